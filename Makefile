@@ -1,0 +1,57 @@
+# Laminar: two commands do everything on a fresh machine.
+#   make run   - create the virtualenv, install, start the gateway (embedded catalog and broker)
+#   make test  - install what the tests need, run lint, type checks and the whole test suite
+# Other targets: make lint, make unit, make integration, make bench.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+JDBC_JAR = /usr/share/java/postgresql.jar
+
+.PHONY: run test lint typecheck unit integration bench system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/laminar serve --kafka embedded
+
+# Debian packages the client-matrix tests use: psql/pgbench, a JDK and the pgjdbc driver.
+system-deps:
+	@missing=""; \
+	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
+	command -v pgbench >/dev/null || missing="$$missing postgresql-contrib"; \
+	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
+	test -f $(JDBC_JAR) || missing="$$missing libpostgresql-jdbc-java"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest tests/unit -q
+
+integration: $(STAMP) system-deps
+	$(BIN)/pytest tests/integration -q
+
+test: $(STAMP) system-deps lint typecheck
+	$(BIN)/pytest -q
+
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/pgwire.py
+
+clean:
+	rm -rf $(VENV) laminar-data .mypy_cache .ruff_cache .pytest_cache

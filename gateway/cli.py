@@ -1,0 +1,159 @@
+"""The ``laminar`` command: ``serve`` starts a gateway node; ``sql`` and ``status`` talk to one.
+
+Every ``serve`` flag can also be given as an environment variable ``LAMINAR_<FLAG>`` (for
+example ``LAMINAR_PORT=6543``); a flag on the command line wins over the environment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import ipaddress
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from gateway.auth.passwords import AuthMethod, make_scram_verifier
+from gateway.connection import ConnectionConfig
+from gateway.embedded_broker import EmbeddedBroker
+from gateway.handlers.authentication import AuthConfig, Credential
+from gateway.logs import configure_logging
+from gateway.server import GatewayServer, tls_context
+
+log = logging.getLogger("laminar")
+
+DEFAULT_PORT = 5433
+DEFAULT_KAFKA_PORT = 9092
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(f"LAMINAR_{name.upper().replace('-', '_')}", default)
+
+
+def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", default=_env("host", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=int(_env("port", str(DEFAULT_PORT)) or DEFAULT_PORT),
+        help=f"port to listen on (default {DEFAULT_PORT})")
+    add("--data-dir", type=Path, default=Path(_env("data_dir", "./laminar-data") or "./laminar-data"),
+        help="directory for the catalog, the secret key and embedded broker logs")
+    add("--catalog", default=_env("catalog", "sqlite"), help="'sqlite' (default) or a postgresql:// URL")
+    add("--kafka", choices=["embedded", "none"], default=_env("kafka", "none"),
+        help="'embedded' starts the bundled Kafka-compatible broker on --kafka-port")
+    add("--kafka-port", type=int, default=int(_env("kafka_port", str(DEFAULT_KAFKA_PORT)) or DEFAULT_KAFKA_PORT),
+        help=f"port of the embedded broker (default {DEFAULT_KAFKA_PORT})")
+    add("--auth", choices=[m.value for m in AuthMethod], default=_env("auth", "trust"),
+        help="client authentication method (default trust; trust is refused off loopback)")
+    add("--allow-remote-trust", action="store_true", default=_env("allow_remote_trust") == "1",
+        help="allow --auth trust on a non-loopback address (dangerous)")
+    add("--user", default=_env("user", "laminar"), help="bootstrap superuser name (default laminar)")
+    add("--password", default=_env("password"), help="bootstrap superuser password (prefer LAMINAR_PASSWORD)")
+    add("--tls-cert", type=Path, default=_env("tls_cert"), help="PEM certificate: enables TLS")
+    add("--tls-key", type=Path, default=_env("tls_key"), help="PEM private key for --tls-cert")
+    add("--max-message-size", type=int, default=int(_env("max_message_size", str(64 * 1024 * 1024)) or 0),
+        help="largest protocol message accepted, in bytes")
+    add("--metrics-port", type=int, default=_env("metrics_port"), help="reserved: Prometheus metrics port")
+    add("--log-format", choices=["text", "json"], default=_env("log_format", "text"))
+    add("--log-level", default=_env("log_level", "INFO"))
+    add("--node-id", default=_env("node_id"), help="name of this node (default: host name)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="laminar", description="Laminar streaming-SQL gateway")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="start a gateway node")
+    _add_serve_arguments(serve)
+    sql = commands.add_parser("sql", help="run SQL against a running node (uses psql)")
+    sql.add_argument("statement", nargs="?", help="SQL to run; omit to read --file")
+    sql.add_argument("--file", "-f", type=Path)
+    for sub in (sql, commands.add_parser("status", help="check that a node answers")):
+        sub.add_argument("--host", default=_env("host", "127.0.0.1"))
+        sub.add_argument("--port", type=int, default=int(_env("port", str(DEFAULT_PORT)) or DEFAULT_PORT))
+        sub.add_argument("--user", default=_env("user", "laminar"))
+    return parser
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _auth_config(args: argparse.Namespace) -> AuthConfig:
+    method = AuthMethod(args.auth)
+    if method is AuthMethod.TRUST and not _is_loopback(args.host) and not args.allow_remote_trust:
+        raise SystemExit(
+            f"refusing --auth trust on non-loopback address {args.host}: use --auth scram-sha-256 "
+            "with --password, or pass --allow-remote-trust if you really mean it"
+        )
+    users: dict[str, Credential] = {}
+    if method is not AuthMethod.TRUST:
+        if not args.password:
+            raise SystemExit(f"--auth {method.value} needs a password: set LAMINAR_PASSWORD or --password")
+        users[args.user] = Credential(make_scram_verifier(args.password), cleartext=args.password)
+    return AuthConfig.with_users(method, users)
+
+
+async def _serve(args: argparse.Namespace) -> None:
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    config = ConnectionConfig(
+        auth=_auth_config(args),
+        tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None,
+        max_message_size=args.max_message_size,
+    )
+    broker = None
+    if args.kafka == "embedded":
+        broker = EmbeddedBroker("127.0.0.1", args.kafka_port, args.data_dir / "broker.log")
+        await broker.start()
+    server = GatewayServer(args.host, args.port, config)
+    try:
+        await server.start()
+        print(
+            f"Laminar is ready. Connect with:  psql -h {args.host} -p {args.port} -U {args.user} laminar"
+            + (f"\nEmbedded Kafka broker: {broker.bootstrap_servers}" if broker else ""),
+            flush=True,
+        )
+        await server.serve_until_stopped()
+    finally:
+        await server.stop()
+        if broker is not None:
+            await broker.stop()
+
+
+def _psql(args: argparse.Namespace, extra: Sequence[str]) -> int:
+    psql = shutil.which("psql")
+    if psql is None:
+        print("laminar sql needs psql (Debian package postgresql-client)", file=sys.stderr)
+        return 2
+    command = [psql, "-X", "-h", args.host, "-p", str(args.port), "-U", args.user, "-d", "laminar", *extra]
+    return subprocess.call(command)  # noqa: S603 - arguments are passed as a list, no shell
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        configure_logging(args.log_format, args.log_level)
+        try:
+            import uvloop
+
+            uvloop.run(_serve(args))
+        except ImportError:
+            asyncio.run(_serve(args))
+        return 0
+    if args.command == "sql":
+        if args.statement:
+            return _psql(args, ["-v", "ON_ERROR_STOP=1", "-c", args.statement])
+        if args.file:
+            return _psql(args, ["-v", "ON_ERROR_STOP=1", "-f", str(args.file)])
+        print("laminar sql: give a statement or --file", file=sys.stderr)
+        return 2
+    return _psql(args, ["-At", "-c", "SELECT version()"])

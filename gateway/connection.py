@@ -1,0 +1,227 @@
+"""One client connection from the first byte to the last: startup, authentication, queries.
+
+This module moves decoded messages between the socket and the handlers and keeps the protocol
+state machine; it does no SQL work itself. The order of events follows "Message Flow" in the
+PostgreSQL documentation; the rules are written at the top of :mod:`gateway.protocol.state`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import ssl
+from dataclasses import dataclass, field
+
+from gateway import errors
+from gateway.handlers.authentication import AuthConfig, Authenticator
+from gateway.handlers.cancel import BackendRegistry
+from gateway.handlers.extended_query import ExtendedQueryHandler
+from gateway.handlers.output import Output
+from gateway.handlers.simple_query import handle_query
+from gateway.protocol import messages as m
+from gateway.protocol.state import EXTENDED_MESSAGES, ConnectionState
+from gateway.session import Session
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionConfig:
+    auth: AuthConfig
+    tls: ssl.SSLContext | None = None
+    max_message_size: int = m.DEFAULT_MAX_MESSAGE_SIZE
+    registry: BackendRegistry = field(default_factory=BackendRegistry)
+
+
+class _Closed(Exception):
+    """The peer went away or the connection must end now."""
+
+
+class ClientConnection:
+    """Drives one connection."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: ConnectionConfig) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._config = config
+        self._buffer = bytearray()
+        self._output = Output(writer)
+        self._state = ConnectionState()
+        self._tls_done = False
+        self.session: Session | None = None
+
+    # -- byte plumbing -------------------------------------------------------------------------
+    async def _fill(self) -> None:
+        data = await self._reader.read(READ_SIZE)
+        if not data:
+            raise _Closed
+        self._buffer += data
+
+    async def _next_startup_packet(self) -> m.StartupPacket:
+        while (decoded := m.decode_startup(self._buffer)) is None:
+            await self._fill()
+        packet, used = decoded
+        del self._buffer[:used]
+        return packet
+
+    async def _next_message(self) -> m.FrontendMessage:
+        while (decoded := m.decode_frontend(self._buffer, self._config.max_message_size)) is None:
+            await self._output.flush()
+            await self._fill()
+        message, used = decoded
+        del self._buffer[:used]
+        return message
+
+    def _send_error(self, exc: BaseException) -> None:
+        self._output.write(m.ErrorResponse(errors.error_fields(exc)).encode())
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def serve(self) -> None:
+        try:
+            await self._serve()
+        except _Closed:
+            pass
+        except errors.FatalError as exc:
+            self._send_error(exc)
+            await self._flush_quietly()
+        except (ConnectionError, ssl.SSLError, asyncio.IncompleteReadError) as exc:
+            log.debug("connection lost: %s", exc)
+        except Exception as exc:
+            log.exception("connection failed")
+            self._send_error(exc)
+            await self._flush_quietly()
+        finally:
+            await self._close()
+
+    async def _flush_quietly(self) -> None:
+        try:
+            await self._output.flush()
+        except (ConnectionError, ssl.SSLError):
+            pass
+
+    async def _close(self) -> None:
+        self._state.close()
+        if self.session is not None:
+            self.session.close()
+        self._writer.close()
+        try:
+            await self._writer.wait_closed()
+        except (ConnectionError, ssl.SSLError):
+            pass
+
+    async def _serve(self) -> None:
+        startup = await self._negotiate()
+        if startup is None:
+            return
+        user = startup.parameters.get("user", "")
+        if not user:
+            raise errors.InvalidAuthorization("no PostgreSQL user name specified in startup packet")
+        await self._authenticate(user)
+        key = self._config.registry.register(self)
+        try:
+            self.session = Session(
+                user=user,
+                database=startup.parameters.get("database") or user,
+                startup=startup.parameters,
+                backend_pid=key.process_id,
+                state=self._state,
+            )
+            for name, value in self.session.settings.reported():
+                self._output.write(m.ParameterStatus(name, value).encode())
+            self._output.write(m.BackendKeyData(key.process_id, key.secret_key).encode())
+            self._output.write(m.ReadyForQuery(self._state.transaction.value).encode())
+            await self._query_loop(self.session)
+        finally:
+            self._config.registry.unregister(key)
+
+    def cancel(self) -> None:
+        if self.session is not None:
+            self.session.cancel()
+
+    async def _negotiate(self) -> m.StartupMessage | None:
+        """SSL/GSS negotiation and cancel requests, up to the StartupMessage."""
+        while True:
+            packet = await self._next_startup_packet()
+            if isinstance(packet, m.SSLRequest):
+                if self._buffer:
+                    raise errors.ProtocolViolation("received unencrypted data after SSL request")
+                if self._config.tls is not None and not self._tls_done:
+                    self._writer.write(b"S")
+                    await self._writer.drain()
+                    await self._writer.start_tls(self._config.tls)
+                    self._tls_done = True
+                else:
+                    self._writer.write(b"N")
+                continue
+            if isinstance(packet, m.GSSENCRequest):
+                self._writer.write(b"N")
+                continue
+            if isinstance(packet, m.CancelRequest):
+                self._config.registry.cancel(packet.process_id, packet.secret_key)
+                return None
+            minor = packet.protocol & 0xFFFF
+            unknown = tuple(name for name in packet.parameters if name.startswith("_pq_."))
+            if minor > 0 or unknown:
+                self._output.write(m.NegotiateProtocolVersion(0, unknown).encode())
+            return packet
+
+    async def _authenticate(self, user: str) -> None:
+        self._state.start_authentication()
+        authenticator = Authenticator(self._config.auth, user)
+        self._output.write(authenticator.start().encode())
+        while not authenticator.done:
+            message = await self._next_message()
+            if isinstance(message, m.Terminate):
+                raise _Closed
+            self._state.admit(message)
+            assert isinstance(message, m.PasswordData)
+            self._output.write(authenticator.receive(message).encode())
+        self._state.authenticated()
+
+    # -- queries -------------------------------------------------------------------------------
+    async def _query_loop(self, session: Session) -> None:
+        extended = ExtendedQueryHandler(session, self._output)
+        while True:
+            message = await self._next_message()
+            if not self._state.admit(message):
+                continue
+            if isinstance(message, m.Terminate):
+                return
+            if isinstance(message, m.Sync):
+                extended.sync(self._state.sync())
+                continue
+            if isinstance(message, m.Flush):
+                await self._output.flush()
+                continue
+            try:
+                await self._dispatch(extended, message)
+            except errors.FatalError:
+                raise
+            except Exception as exc:
+                self._send_error(exc)
+                if isinstance(message, EXTENDED_MESSAGES):
+                    self._state.extended_error()
+                else:
+                    self._state.statement_failed()
+            if isinstance(message, m.Query):
+                session.close_portal("")
+                self._output.write(m.ReadyForQuery(self._state.transaction.value).encode())
+
+    async def _dispatch(self, extended: ExtendedQueryHandler, message: m.FrontendMessage) -> None:
+        if isinstance(message, m.Query):
+            assert self.session is not None
+            await handle_query(self.session, self._output, message.sql)
+        elif isinstance(message, m.Parse):
+            extended.parse(message)
+        elif isinstance(message, m.Bind):
+            extended.bind(message)
+        elif isinstance(message, m.Describe):
+            extended.describe(message)
+        elif isinstance(message, m.Execute):
+            await extended.execute(message)
+        elif isinstance(message, m.Close):
+            extended.close(message)
+        else:
+            raise errors.ProtocolViolation(f"unexpected {type(message).__name__} message")

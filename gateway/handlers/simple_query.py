@@ -1,0 +1,66 @@
+"""The simple query sub-protocol: one Query message, any number of statements, one ReadyForQuery.
+
+Statements run in order; results come back in text format. The first error ends the message:
+the remaining statements are skipped, as in PostgreSQL. The caller sends ReadyForQuery.
+"""
+
+from __future__ import annotations
+
+from gateway.handlers.output import Output
+from gateway.handlers.rows import TEXT_FORMAT, data_rows, encoders, row_description
+from gateway.protocol import messages as m
+from gateway.query.results import Result
+from gateway.session import Session
+
+
+async def send_result_rows(
+    output: Output, session: Session, result: Result, formats: tuple[int, ...], max_rows: int = 0
+) -> tuple[int, bool]:
+    """Write DataRows of a result; returns (rows written, whether rows remain)."""
+    if result.columns is None or result.rows is None:
+        return 0, False
+    column_encoders = encoders(result.columns, formats, session.settings.get("TimeZone"))
+    written = 0
+    while True:
+        wanted = 0 if max_rows <= 0 else max_rows - written
+        chunk = await result.rows.fetch(wanted)
+        if chunk:
+            output.write(data_rows(chunk, column_encoders))
+            written += len(chunk)
+            await output.drain_if_full()
+        if max_rows > 0 and written >= max_rows:
+            return written, True
+        if max_rows <= 0 or not chunk:
+            return written, False
+
+
+def send_notices_and_parameters(output: Output, result: Result) -> None:
+    for notice in result.notices:
+        output.write(
+            m.NoticeResponse(
+                {"S": notice.severity, "V": notice.severity, "C": notice.sqlstate, "M": notice.message}
+            ).encode()
+        )
+    for name, value in result.changed_parameters:
+        output.write(m.ParameterStatus(name, value).encode())
+
+
+async def handle_query(session: Session, output: Output, sql: str) -> None:
+    """Run every statement of a Query message; errors propagate to the caller."""
+    prepared_statements = session.prepare_all(sql)
+    if not prepared_statements:
+        output.write(m.EmptyQueryResponse().encode())
+        return
+    for prepared in prepared_statements:
+        result = await session.execute(prepared)
+        try:
+            send_notices_and_parameters(output, result)
+            count = 0
+            if result.columns is not None:
+                formats = (TEXT_FORMAT,) * len(result.columns)
+                output.write(row_description(result.columns, formats))
+                count, _ = await send_result_rows(output, session, result, formats)
+            output.write(m.CommandComplete(result.command_tag(count)).encode())
+        finally:
+            if result.rows is not None:
+                result.rows.close()

@@ -1,0 +1,295 @@
+"""Ad-hoc queries on DuckDB: one in-memory DuckDB database per session.
+
+A PostgreSQL SELECT is compiled once (sqlglot: postgres tree → DuckDB SQL, parameters cast to
+their inferred types) and can then be described without running it and executed many times.
+DuckDB work runs in a worker thread so that one slow query never stalls other sessions, and so
+that a CancelRequest can interrupt it. SELECTs of plain literals (``SELECT 1``, the health check
+every pool sends) are answered without DuckDB.
+
+PostgreSQL functions DuckDB lacks or names differently (``version()``, ``current_database()``,
+``pg_sleep``, ``current_setting``, ...) are defined as macros and Python functions on the
+session's connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+from duckdb import sqltypes
+from sqlglot import exp
+
+from gateway import errors
+from gateway.protocol import types as pgtypes
+from gateway.query import naming
+from gateway.query.duckdb_errors import translate
+from gateway.query.results import Column, Row
+from gateway.settings import VERSION_STRING
+from gateway.sql.params import infer_parameter_types, placeholders
+
+FETCH_CHUNK = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledQuery:
+    """A SELECT ready to describe and execute."""
+
+    duckdb_sql: str
+    describe_sql: str
+    param_oids: tuple[int, ...]
+    names: tuple[str, ...] | None  # PostgreSQL column names, None to keep DuckDB's
+    declared_oids: tuple[int | None, ...] | None
+    literal_row: tuple[tuple[Any, int], ...] | None  # (value, oid) per column for literal SELECTs
+
+
+def _literal(node: exp.Expression) -> tuple[Any, int] | None:
+    """Value and OID of a plain literal select item, as PostgreSQL types it."""
+    if isinstance(node, exp.Alias):
+        node = node.this
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return str(node.this), pgtypes.TEXT
+        text = str(node.this)
+        if text.isdigit():
+            value = int(text)
+            if value <= 2**31 - 1:
+                return value, pgtypes.INT4
+            if value <= 2**63 - 1:
+                return value, pgtypes.INT8
+        return None
+    if isinstance(node, exp.Boolean):
+        return bool(node.this), pgtypes.BOOL
+    return None
+
+
+def _literal_row(tree: exp.Expression) -> tuple[tuple[Any, int], ...] | None:
+    if not isinstance(tree, exp.Select) or any(
+        tree.args.get(key) for key in ("from_", "where", "group", "having", "order", "limit", "with_", "joins")
+    ):
+        return None
+    items = [_literal(node) for node in tree.expressions]
+    if not items or any(item is None for item in items):
+        return None
+    return tuple(item for item in items if item is not None)
+
+
+def _with_parameters(tree: exp.Expression, param_oids: Sequence[int], *, as_null: bool) -> str:
+    """DuckDB SQL where each $n is cast to its PostgreSQL type (or is a typed NULL)."""
+    copy = tree.copy()
+    for node in placeholders(copy):
+        number = int(node.name if isinstance(node, exp.Placeholder) else node.this.name)
+        duck_type = pgtypes.duckdb_type_for_oid(param_oids[number - 1])
+        value: exp.Expression = exp.Null() if as_null else exp.Placeholder(this=str(number))
+        node.replace(exp.Cast(this=value, to=exp.DataType.build(duck_type, dialect="duckdb")))
+    sql: str = copy.sql(dialect="duckdb")
+    return sql
+
+
+def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -> CompiledQuery:
+    """Compile a PostgreSQL SELECT tree for DuckDB."""
+    param_oids = infer_parameter_types(tree, declared_param_oids)
+    projections = naming.select_list(tree)
+    return CompiledQuery(
+        duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
+        describe_sql=_with_parameters(tree, param_oids, as_null=True),
+        param_oids=param_oids,
+        names=None if projections is None else tuple(naming.column_name(p) for p in projections),
+        declared_oids=None if projections is None else tuple(naming.declared_oid(p) for p in projections),
+        literal_row=None if param_oids else _literal_row(tree),
+    )
+
+
+def _columns(compiled: CompiledQuery, names: Sequence[str], duck_types: Sequence[str]) -> tuple[Column, ...]:
+    pg_names = compiled.names if compiled.names and len(compiled.names) == len(names) else None
+    declared = compiled.declared_oids if pg_names else None
+    columns = []
+    for index, (name, duck_type) in enumerate(zip(names, duck_types, strict=True)):
+        oid = pgtypes.oid_for_duckdb_type(duck_type)
+        wanted = declared[index] if declared else None
+        if wanted is not None and _same_category(wanted, oid):
+            oid = wanted
+        columns.append(Column(pg_names[index] if pg_names else name, oid, pgtypes.TYPES_BY_OID[oid].typlen))
+    return tuple(columns)
+
+
+def _same_category(first: int, second: int) -> bool:
+    a, b = pgtypes.TYPES_BY_OID.get(first), pgtypes.TYPES_BY_OID.get(second)
+    return a is not None and b is not None and a.category == b.category
+
+
+class DuckDBRows:
+    """Rows of an executed DuckDB cursor, fetched chunk by chunk in a worker thread."""
+
+    def __init__(self, engine: QueryEngine, cursor: duckdb.DuckDBPyConnection) -> None:
+        self._engine = engine
+        self._cursor: duckdb.DuckDBPyConnection | None = cursor
+
+    async def fetch(self, max_rows: int) -> list[Row]:
+        cursor = self._cursor
+        if cursor is None:
+            return []
+        size = FETCH_CHUNK if max_rows <= 0 else max_rows
+        rows: list[Row] = []
+        while True:
+            chunk = await self._engine.run(cursor, lambda: cursor.fetchmany(size))
+            rows.extend(chunk)
+            if len(chunk) < size:
+                self.close()
+                return rows
+            if max_rows > 0:
+                return rows
+
+    def close(self) -> None:
+        if self._cursor is not None:
+            self._engine.release(self._cursor)
+            self._cursor = None
+
+
+class QueryEngine:
+    """The DuckDB side of one session."""
+
+    def __init__(self, *, user: str, database: str, setting: Callable[[str], str], backend_pid: int) -> None:
+        self._connection = duckdb.connect(":memory:", config={"threads": 1})
+        self._cancelled = threading.Event()
+        self._active: set[duckdb.DuckDBPyConnection] = set()
+        self._lock = threading.Lock()
+        self._setting = setting
+        self._function_error: errors.LaminarError | None = None
+        self._define_postgres_functions(user, database, backend_pid)
+
+    # -- set-up --------------------------------------------------------------------------------
+    def _define_postgres_functions(self, user: str, database: str, backend_pid: int) -> None:
+        con = self._connection
+        con.execute("SET integer_division = true")  # PostgreSQL's int / int is integer division
+        con.execute("SET TimeZone = 'UTC'")
+        quote = _quote_literal
+        macros = {
+            "version()": quote(VERSION_STRING),
+            "current_database()": quote(database),
+            "current_catalog()": quote(database),
+            "current_schema()": "'public'",
+            "current_user()": quote(user),
+            "session_user()": quote(user),
+            "user()": quote(user),
+            "pg_backend_pid()": str(backend_pid),
+            "pg_advisory_unlock_all()": "NULL",
+            "pg_is_in_recovery()": "false",
+            "inet_server_port()": "NULL",
+            "pg_postmaster_start_time()": "NULL::TIMESTAMPTZ",
+        }
+        for signature, body in macros.items():
+            con.execute(f"CREATE OR REPLACE MACRO {signature} AS {body}")
+        con.create_function(
+            "pg_sleep", self._pg_sleep, [sqltypes.DOUBLE], sqltypes.SQLNULL,
+            side_effects=True, null_handling="special",
+        )
+        con.create_function(
+            "current_setting", self._current_setting, [sqltypes.VARCHAR], sqltypes.VARCHAR,
+            side_effects=True, null_handling="special",
+        )
+
+    def _pg_sleep(self, seconds: float | None) -> None:
+        if seconds is not None and self._cancelled.wait(max(seconds, 0.0)):
+            raise errors.QueryCanceled("canceling statement due to user request")
+
+    def _current_setting(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        try:
+            return self._setting(name)
+        except errors.LaminarError as exc:
+            # DuckDB wraps exceptions raised in Python functions; keep ours to re-raise it.
+            self._function_error = exc
+            raise
+
+    # -- running -------------------------------------------------------------------------------
+    async def run(self, cursor: duckdb.DuckDBPyConnection, work: Callable[[], Any]) -> Any:
+        """Run DuckDB work in a worker thread; translate its errors."""
+        try:
+            return await asyncio.to_thread(work)
+        except errors.LaminarError:
+            raise
+        except duckdb.Error as exc:
+            self.release(cursor)
+            if self._cancelled.is_set():
+                raise errors.QueryCanceled("canceling statement due to user request") from exc
+            function_error, self._function_error = self._function_error, None
+            if function_error is not None:
+                raise function_error from exc
+            raise translate(exc) from exc
+        except Exception as exc:
+            self.release(cursor)
+            if self._cancelled.is_set():
+                raise errors.QueryCanceled("canceling statement due to user request") from exc
+            raise
+
+    def _cursor(self) -> duckdb.DuckDBPyConnection:
+        cursor = self._connection.cursor()
+        with self._lock:
+            self._active.add(cursor)
+        return cursor
+
+    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._active.discard(cursor)
+        cursor.close()
+
+    def describe(self, compiled: CompiledQuery) -> tuple[Column, ...]:
+        """Result columns of a query, found by binding it in DuckDB without running it."""
+        if compiled.literal_row is not None:
+            return self._literal_columns(compiled)
+        cursor = self._connection.cursor()
+        try:
+            relation = cursor.sql(compiled.describe_sql)
+            if relation is None:
+                return ()
+            return _columns(compiled, relation.columns, [str(t) for t in relation.types])
+        except duckdb.Error as exc:
+            raise translate(exc) from exc
+        finally:
+            cursor.close()
+
+    def _literal_columns(self, compiled: CompiledQuery) -> tuple[Column, ...]:
+        assert compiled.literal_row is not None and compiled.names is not None
+        return tuple(
+            Column(name, oid, pgtypes.TYPES_BY_OID[oid].typlen)
+            for name, (_, oid) in zip(compiled.names, compiled.literal_row, strict=True)
+        )
+
+    async def execute(
+        self, compiled: CompiledQuery, params: Sequence[Any]
+    ) -> tuple[tuple[Column, ...], list[Row] | DuckDBRows]:
+        """Run a compiled query; rows come back as a list (literal SELECT) or a cursor."""
+        self._cancelled.clear()
+        if compiled.literal_row is not None:
+            return self._literal_columns(compiled), [tuple(value for value, _ in compiled.literal_row)]
+        cursor = self._cursor()
+
+        def work() -> tuple[tuple[Column, ...], DuckDBRows]:
+            cursor.execute(compiled.duckdb_sql, list(params))
+            description = cursor.description or []
+            columns = _columns(compiled, [d[0] for d in description], [str(d[1]) for d in description])
+            return columns, DuckDBRows(self, cursor)
+
+        result: tuple[tuple[Column, ...], DuckDBRows] = await self.run(cursor, work)
+        return result
+
+    def cancel(self) -> None:
+        """Interrupt whatever this session runs in DuckDB right now (from any thread)."""
+        self._cancelled.set()
+        with self._lock:
+            active = list(self._active)
+        for cursor in active:
+            cursor.interrupt()
+
+    def close(self) -> None:
+        self.cancel()
+        self._connection.close()
+
+
+def _quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"

@@ -1,0 +1,292 @@
+"""One client session: its settings, transaction block, prepared statements and portals.
+
+This is the Laminar side of a connection. The protocol handlers call :meth:`Session.prepare`
+and :meth:`Session.execute` and never interpret SQL themselves; the session never touches
+protocol messages. Parsed and compiled statements are cached by their text, so a pool's
+``SELECT 1`` or a driver's repeated INSERT costs one parse.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot.errors import ParseError
+
+from gateway import errors
+from gateway.protocol import types as pgtypes
+from gateway.protocol.state import ConnectionState, TransactionStatus
+from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
+from gateway.query.results import Column, ListRowSource, Notice, Result
+from gateway.settings import SessionSettings, canonical_name
+from gateway.sql import statements as st
+from gateway.sql.dialect import parse
+from gateway.sql.params import infer_parameter_types
+
+log = logging.getLogger(__name__)
+
+STATEMENT_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedStatement:
+    """A parsed (and for SELECTs, compiled) statement; ``statement`` None means empty query."""
+
+    sql: str
+    statement: st.Statement | None
+    param_oids: tuple[int, ...] = ()
+    compiled: CompiledQuery | None = None
+
+
+@dataclass(slots=True)
+class Portal:
+    """A bound statement, possibly part-way through its rows."""
+
+    prepared: PreparedStatement
+    params: tuple[Any, ...]
+    result_formats: tuple[int, ...]
+    result: Result | None = None
+    rows_sent: int = 0
+    columns: tuple[Column, ...] | None = field(default=None)
+
+
+def _syntax_error(exc: ParseError, sql: str) -> errors.SyntaxError_:
+    detail = exc.errors[0] if exc.errors else {}
+    line, column = int(detail.get("line") or 1), int(detail.get("col") or 1)
+    lines = sql.splitlines(keepends=True)
+    position = sum(len(text) for text in lines[: line - 1]) + max(column - len(str(detail.get("highlight") or "")), 0) + 1
+    near = str(detail.get("highlight") or "").strip()
+    message = f'syntax error at or near "{near}"' if near else "syntax error"
+    description = str(detail.get("description") or "")
+    return errors.SyntaxError_(message, detail=description or None, position=min(position, len(sql) or 1))
+
+
+class Session:
+    """Laminar logic for one connection."""
+
+    def __init__(
+        self, *, user: str, database: str, startup: dict[str, str], backend_pid: int, state: ConnectionState
+    ) -> None:
+        self.user = user
+        self.database = database
+        self.backend_pid = backend_pid
+        self.state = state
+        self.settings = SessionSettings(user, startup)
+        self.engine = QueryEngine(
+            user=user, database=database, setting=self.settings.get, backend_pid=backend_pid
+        )
+        self.statements: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+        self._cache: OrderedDict[tuple[str, tuple[int, ...]], list[PreparedStatement]] = OrderedDict()
+        self._savepoints: list[str] = []
+        self._local_saved: dict[str, str] = {}
+
+    # -- parsing -------------------------------------------------------------------------------
+    def prepare_all(self, sql: str, param_oids: tuple[int, ...] = ()) -> list[PreparedStatement]:
+        """Parse, classify and compile every statement in a query string (cached)."""
+        key = (sql, param_oids)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        try:
+            trees = parse(sql)
+        except ParseError as exc:
+            raise _syntax_error(exc, sql) from exc
+        prepared = []
+        for tree in trees:
+            statement = st.classify(tree)
+            if isinstance(statement, st.SelectStatement):
+                compiled = compile_select(statement.tree, param_oids)
+                prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled))
+            else:
+                oids = infer_parameter_types(tree, param_oids) if param_oids else ()
+                prepared.append(PreparedStatement(sql, statement, oids))
+        self._cache[key] = prepared
+        if len(self._cache) > STATEMENT_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return prepared
+
+    def prepare(self, sql: str, param_oids: tuple[int, ...] = ()) -> PreparedStatement:
+        """One statement for the extended protocol (empty text is allowed, several are not)."""
+        prepared = self.prepare_all(sql, param_oids)
+        if not prepared:
+            return PreparedStatement(sql, None, param_oids)
+        if len(prepared) > 1:
+            raise errors.SyntaxError_("cannot insert multiple commands into a prepared statement")
+        return prepared[0]
+
+    def describe(self, prepared: PreparedStatement) -> tuple[Column, ...] | None:
+        """Result columns without executing anything (None: the statement returns no rows)."""
+        statement = prepared.statement
+        if prepared.compiled is not None:
+            return self.engine.describe(prepared.compiled)
+        if isinstance(statement, st.ShowStatement):
+            return self._show_columns(statement.name)
+        return None
+
+    # -- execution -----------------------------------------------------------------------------
+    async def execute(self, prepared: PreparedStatement, params: Sequence[Any] = ()) -> Result:
+        statement = prepared.statement
+        if statement is None:
+            raise errors.InternalError("empty statement executed")
+        self.state.check_can_run(ends_transaction=_ends_transaction(statement))
+        try:
+            return await self._execute(prepared, statement, params)
+        except errors.LaminarError as exc:
+            if exc.severity != "WARNING":
+                self.state.statement_failed()
+            raise
+        except Exception:
+            self.state.statement_failed()
+            raise
+
+    async def _execute(self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]) -> Result:
+        if isinstance(statement, st.SelectStatement):
+            assert prepared.compiled is not None
+            columns, rows = await self.engine.execute(prepared.compiled, params)
+            source = ListRowSource(rows) if isinstance(rows, list) else rows
+            return Result("SELECT", columns, source)
+        if isinstance(statement, st.SetStatement):
+            return self._set(statement)
+        if isinstance(statement, st.ShowStatement):
+            return self._show(statement.name)
+        if isinstance(statement, st.ResetStatement):
+            return self._reset(statement.name)
+        if isinstance(statement, st.TransactionStatement):
+            return self._transaction(statement.action)
+        if isinstance(statement, st.SavepointStatement):
+            return self._savepoint(statement)
+        if isinstance(statement, st.SessionResetStatement):
+            return self._session_reset(statement)
+        return Result(statement.tag)
+
+    # -- settings ------------------------------------------------------------------------------
+    def _set(self, statement: st.SetStatement) -> Result:
+        result = Result("SET")
+        if statement.local and self.state.transaction is TransactionStatus.IDLE:
+            result.notices.append(
+                Notice("SET LOCAL can only be used in transaction blocks", "25P01", "WARNING")
+            )
+            return result
+        if statement.local:
+            current = self.settings.get_or_none(statement.name)
+            if current is not None:
+                self._local_saved.setdefault(statement.name, current)
+        if statement.value is None:
+            setting = self.settings.reset(statement.name)
+        else:
+            setting = self.settings.set(statement.name, statement.value)
+        if setting is None:
+            result.notices.append(Notice(f'custom setting "{statement.name}" accepted', "00000"))
+        elif setting.reported:
+            result.changed_parameters.append((setting.name, self.settings.get(setting.name)))
+        return result
+
+    def _show_columns(self, name: str) -> tuple[Column, ...]:
+        if name == "all":
+            return (Column("name", pgtypes.TEXT), Column("setting", pgtypes.TEXT), Column("description", pgtypes.TEXT))
+        return (Column(canonical_name(name), pgtypes.TEXT),)
+
+    def _show(self, name: str) -> Result:
+        columns = self._show_columns(name)
+        if name == "all":
+            return Result("SHOW", columns, ListRowSource(list(self.settings.all())))
+        return Result("SHOW", columns, ListRowSource([(self.settings.get(name),)]))
+
+    def _reset(self, name: str) -> Result:
+        result = Result("RESET")
+        if name == "all":
+            changed = self.settings.reset_all()
+        else:
+            setting = self.settings.reset(name)
+            changed = [setting] if setting is not None and setting.reported else []
+        result.changed_parameters.extend((s.name, self.settings.get(s.name)) for s in changed)
+        return result
+
+    # -- transactions --------------------------------------------------------------------------
+    def _transaction(self, action: str) -> Result:
+        if action == "BEGIN":
+            result = Result("BEGIN")
+            if not self.state.begin():
+                result.notices.append(Notice("there is already a transaction in progress", "25001", "WARNING"))
+            return result
+        was_in, failed = self.state.end()
+        result = Result("ROLLBACK" if failed or action == "ROLLBACK" else "COMMIT")
+        if not was_in:
+            result.notices.append(Notice("there is no transaction in progress", "25P01", "WARNING"))
+        self._end_transaction(result)
+        return result
+
+    def _end_transaction(self, result: Result) -> None:
+        self._savepoints.clear()
+        for name, value in self._local_saved.items():
+            setting = self.settings.set(name, value)
+            if setting is not None and setting.reported:
+                result.changed_parameters.append((setting.name, value))
+        self._local_saved.clear()
+
+    def _savepoint(self, statement: st.SavepointStatement) -> Result:
+        if self.state.transaction is TransactionStatus.IDLE:
+            raise errors.NoActiveTransactionError(
+                f"{statement.action} can only be used in transaction blocks"
+                if statement.action == "SAVEPOINT"
+                else f"{statement.action} TO SAVEPOINT can only be used in transaction blocks"
+            )
+        if statement.action == "SAVEPOINT":
+            self._savepoints.append(statement.name)
+            return Result("SAVEPOINT")
+        if statement.name not in self._savepoints:
+            raise errors.InvalidSavepoint(f'savepoint "{statement.name}" does not exist')
+        index = len(self._savepoints) - 1 - self._savepoints[::-1].index(statement.name)
+        if statement.action == "RELEASE":
+            del self._savepoints[index:]
+            return Result("RELEASE")
+        del self._savepoints[index + 1 :]
+        self.state.rollback_to_savepoint()
+        return Result("ROLLBACK")
+
+    def _session_reset(self, statement: st.SessionResetStatement) -> Result:
+        result = Result(statement.tag)
+        if statement.deallocate is not None:
+            if statement.deallocate == "":
+                self.statements.clear()
+            elif self.statements.pop(statement.deallocate, None) is None:
+                raise errors.InvalidStatementName(f'prepared statement "{statement.deallocate}" does not exist')
+        if statement.close is not None:
+            if statement.close == "":
+                self.close_portals()
+            elif statement.close not in self.portals:
+                raise errors.InvalidCursorName(f'cursor "{statement.close}" does not exist')
+            else:
+                self.close_portal(statement.close)
+        if statement.reset_settings:
+            changed = self.settings.reset_all()
+            result.changed_parameters.extend((s.name, self.settings.get(s.name)) for s in changed)
+        return result
+
+    # -- portals -------------------------------------------------------------------------------
+    def close_portal(self, name: str) -> None:
+        portal = self.portals.pop(name, None)
+        if portal is not None and portal.result is not None and portal.result.rows is not None:
+            portal.result.rows.close()
+
+    def close_portals(self) -> None:
+        for name in list(self.portals):
+            self.close_portal(name)
+
+    def cancel(self) -> None:
+        self.engine.cancel()
+
+    def close(self) -> None:
+        self.close_portals()
+        self.engine.close()
+
+
+def _ends_transaction(statement: st.Statement) -> bool:
+    if isinstance(statement, st.TransactionStatement):
+        return statement.action in ("COMMIT", "ROLLBACK")
+    return isinstance(statement, st.SavepointStatement) and statement.action == "ROLLBACK"

@@ -1,0 +1,175 @@
+"""The Laminar SQL dialect: PostgreSQL as sqlglot parses it, plus the statements Laminar adds.
+
+Every customisation of the grammar lives here, as additions to sqlglot's parser tables: no
+regular expressions over SQL text and no patching of sqlglot itself.
+
+Session statements that drivers send on connect (``SHOW transaction isolation level``,
+``DISCARD ALL``, ``DEALLOCATE ALL``, ``UNLISTEN *``, ``SAVEPOINT``, ``RELEASE``, ``RESET``,
+``CLOSE ALL``, ``START TRANSACTION``, ``SET TIME ZONE``) are parsed into the nodes of
+:mod:`gateway.sql.ast` instead of sqlglot's opaque ``Command`` fallback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.dialects.postgres import Postgres
+from sqlglot.errors import ParseError
+from sqlglot.parsers.postgres import PostgresParser
+from sqlglot.tokens import Token, TokenType
+from sqlglot.trie import new_trie
+
+from gateway.sql import ast
+
+# Words that start a statement of their own in PostgreSQL but that sqlglot's tokenizer treats as
+# identifiers. They are tokenised as COMMAND and dispatched on their text by the parser below.
+SESSION_COMMAND_WORDS = (
+    "DISCARD",
+    "DEALLOCATE",
+    "LISTEN",
+    "UNLISTEN",
+    "SAVEPOINT",
+    "RELEASE",
+    "RESET",
+    "CLOSE",
+)
+
+# SHOW forms whose setting name is spelt as several words.
+MULTIWORD_SETTINGS = {
+    ("transaction", "isolation", "level"): "transaction_isolation",
+    ("time", "zone"): "timezone",
+    ("session", "authorization"): "session_authorization",
+}
+
+
+class LaminarParser(PostgresParser):
+    """PostgreSQL's parser with Laminar's statement table."""
+
+    STATEMENT_PARSERS: ClassVar[dict[TokenType, Callable[[Any], exp.Expression]]] = {
+        **PostgresParser.STATEMENT_PARSERS,
+        TokenType.SHOW: lambda self: self._parse_show_statement(),
+        TokenType.COMMAND: lambda self: self._parse_session_command(),
+    }
+
+    SET_PARSERS: ClassVar[dict[str, Callable[[Any], exp.Expression | None]]] = {
+        **PostgresParser.SET_PARSERS,
+        "TIME ZONE": lambda self: self._parse_set_time_zone(),
+        "SESSION CHARACTERISTICS": lambda self: self._parse_set_session_characteristics(),
+    }
+    SET_TRIE: ClassVar[dict[str, Any]] = new_trie(key.split(" ") for key in SET_PARSERS)
+
+    # -- helpers -------------------------------------------------------------------------------
+    def _remaining_words(self) -> list[str]:
+        words: list[str] = []
+        while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            words.append(self._curr.text)
+            self._advance()
+        return words
+
+    def _parse_name_or_all(self) -> str | None:
+        """An identifier (returned as written, case-folded like PostgreSQL) or ALL / * (None)."""
+        if self._match(TokenType.ALL) or self._match(TokenType.STAR):
+            return None
+        ident = self._parse_id_var(any_token=True)
+        if ident is None:
+            self.raise_error("Expected a name")
+            return None
+        return ident.name if ident.quoted else ident.name.lower()
+
+    def _parse_setting_name(self) -> str:
+        words = self._remaining_words()
+        if not words:
+            self.raise_error("Expected a setting name")
+        lowered = tuple(word.lower() for word in words)
+        if lowered in MULTIWORD_SETTINGS:
+            return MULTIWORD_SETTINGS[lowered]
+        name = "".join(words)
+        if len(words) > 1 and "." not in words:
+            self.raise_error(f"unexpected words after setting name: {' '.join(words[1:])}")
+        return name.lower()
+
+    # -- statements ----------------------------------------------------------------------------
+    def _parse_show_statement(self) -> exp.Expression:
+        return self.expression(ast.Show(this=self._parse_setting_name()))
+
+    def _parse_session_command(self) -> exp.Expression:
+        start: Token = self._prev
+        word = start.text.upper()
+        if word == "RESET":
+            return self.expression(ast.Reset(this=self._parse_setting_name()))
+        if word == "DISCARD":
+            words = self._remaining_words()
+            target = " ".join(words).upper()
+            if target not in {"ALL", "PLANS", "SEQUENCES", "TEMP", "TEMPORARY"}:
+                self.raise_error("DISCARD takes ALL, PLANS, SEQUENCES or TEMP")
+            return self.expression(ast.Discard(this="TEMP" if target == "TEMPORARY" else target))
+        if word == "DEALLOCATE":
+            self._match_text_seq("PREPARE")
+            return self.expression(ast.Deallocate(this=self._parse_name_or_all()))
+        if word in {"LISTEN", "UNLISTEN"}:
+            return self.expression(ast.Listen(this=self._parse_name_or_all(), unlisten=word == "UNLISTEN"))
+        if word == "SAVEPOINT":
+            return self.expression(ast.Savepoint(this=self._parse_name_or_all()))
+        if word == "CLOSE":
+            return self.expression(ast.ClosePortal(this=self._parse_name_or_all()))
+        if word == "RELEASE":
+            self._match_text_seq("SAVEPOINT")
+            return self.expression(ast.Savepoint(this=self._parse_name_or_all(), release=True))
+        return self._parse_as_command(start)
+
+    def _parse_set_time_zone(self) -> exp.Expression:
+        value = self._parse_primary() or self._parse_var(any_token=True)
+        if value is None:
+            self.raise_error("Expected a time zone")
+        return self.expression(exp.SetItem(this=exp.EQ(this=exp.column("timezone"), expression=value)))
+
+    def _parse_set_session_characteristics(self) -> exp.Expression:
+        # Transaction characteristics have no effect on a streaming gateway; accept them.
+        self._remaining_words()
+        return self.expression(exp.SetItem(kind="CHARACTERISTICS"))
+
+    def _parse_statement(self) -> exp.Expression | None:
+        # START TRANSACTION is BEGIN; START is not reserved elsewhere in statements we accept.
+        if (
+            self._curr
+            and self._next
+            and self._curr.text.upper() == "START"
+            and self._next.text.upper() == "TRANSACTION"
+        ):
+            self._advance(2)
+            return self._parse_transaction()
+        result: exp.Expression | None = super()._parse_statement()
+        return result
+
+
+class Laminar(Postgres):
+    """PostgreSQL, as Laminar's clients write it."""
+
+    class Tokenizer(Postgres.Tokenizer):
+        KEYWORDS: ClassVar[dict[str, TokenType]] = {
+            **Postgres.Tokenizer.KEYWORDS,
+            **dict.fromkeys(SESSION_COMMAND_WORDS, TokenType.COMMAND),
+        }
+        # Statements we parse ourselves must be tokenised normally, not swallowed as one string.
+        COMMANDS: ClassVar[set[TokenType]] = Postgres.Tokenizer.COMMANDS - {
+            TokenType.COMMAND,
+            TokenType.SHOW,
+        }
+
+    Parser = LaminarParser
+
+
+def parse(sql: str) -> list[exp.Expression]:
+    """Split and parse a query string into statements (empty statements are dropped)."""
+    statements = sqlglot.parse(sql, read=Laminar)
+    return [
+        statement
+        for statement in statements
+        if statement is not None and not isinstance(statement, exp.Semicolon)
+    ]
+
+
+__all__ = ["Laminar", "ParseError", "parse"]

@@ -1,0 +1,166 @@
+"""Typed statements: what a parsed statement means to the gateway, independent of wire protocol.
+
+:func:`classify` maps each sqlglot tree from the Laminar dialect to one small frozen dataclass.
+The session executes these; the protocol handlers never look inside SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from gateway.errors import FeatureNotSupported, SyntaxError_
+from gateway.sql import ast
+
+
+@dataclass(frozen=True, slots=True)
+class SelectStatement:
+    """A query answered by the ad-hoc query engine."""
+
+    tree: exp.Expression
+
+
+@dataclass(frozen=True, slots=True)
+class SetStatement:
+    name: str
+    value: str | None  # None means DEFAULT
+    local: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStatement:
+    name: str  # lower-case setting name, or "all"
+
+
+@dataclass(frozen=True, slots=True)
+class ResetStatement:
+    name: str  # lower-case setting name, or "all"
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionStatement:
+    action: str  # "BEGIN", "COMMIT" or "ROLLBACK"
+
+
+@dataclass(frozen=True, slots=True)
+class SavepointStatement:
+    action: str  # "SAVEPOINT", "RELEASE" or "ROLLBACK"
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResetStatement:
+    """DISCARD, DEALLOCATE, CLOSE, LISTEN/UNLISTEN: session bookkeeping with a fixed tag."""
+
+    tag: str
+    deallocate: str | None = None  # name of the prepared statement, "" for ALL
+    close: str | None = None  # name of the cursor, "" for ALL
+    reset_settings: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NoOpStatement:
+    """Accepted and answered with its tag; has no effect on a streaming gateway."""
+
+    tag: str
+
+
+Statement = (
+    SelectStatement | SetStatement | ShowStatement | ResetStatement | TransactionStatement
+    | SavepointStatement | SessionResetStatement | NoOpStatement
+)
+
+
+def _set_value(node: exp.Expression) -> str | None:
+    if isinstance(node, exp.Literal):
+        return str(node.this)
+    if isinstance(node, exp.Var) and node.name.upper() == "DEFAULT":
+        return None
+    if isinstance(node, exp.Neg):
+        inner = _set_value(node.this)
+        return None if inner is None else f"-{inner}"
+    if isinstance(node, exp.Boolean):
+        return "on" if node.this else "off"
+    if isinstance(node, exp.Tuple):  # SET search_path = a, b
+        return ", ".join(v for v in (_set_value(e) for e in node.expressions) if v is not None)
+    if isinstance(node, exp.Column | exp.Identifier | exp.Var):
+        return node.sql("postgres").strip('"')
+    return node.sql("postgres")
+
+
+def _classify_set(tree: exp.Set) -> SetStatement | NoOpStatement:
+    items = tree.expressions
+    if len(items) != 1 or not isinstance(items[0], exp.SetItem):
+        raise SyntaxError_("SET takes one setting at a time")
+    item = items[0]
+    if item.args.get("kind") == "CHARACTERISTICS":
+        return NoOpStatement("SET")
+    assignment = item.this
+    if not isinstance(assignment, exp.EQ):
+        raise SyntaxError_("syntax error in SET: expected name = value")
+    target = assignment.this
+    name = ".".join(part.name for part in target.parts) if isinstance(target, exp.Column) else target.name
+    return SetStatement(
+        name=name.lower(),
+        value=_set_value(assignment.expression),
+        local=str(item.args.get("kind") or "").upper() == "LOCAL",
+    )
+
+
+def _classify_session(tree: exp.Expression) -> Statement | None:
+    result: Statement | None = None
+    if isinstance(tree, ast.Show):
+        result = ShowStatement(str(tree.this))
+    elif isinstance(tree, ast.Reset):
+        result = ResetStatement(str(tree.this))
+    elif isinstance(tree, ast.Discard):
+        target = str(tree.this)
+        result = SessionResetStatement(
+            f"DISCARD {target}",
+            deallocate="" if target in ("ALL", "PLANS") else None,
+            close="" if target == "ALL" else None,
+            reset_settings=target == "ALL",
+        )
+    elif isinstance(tree, ast.Deallocate):
+        name = tree.this
+        result = SessionResetStatement(
+            "DEALLOCATE ALL" if name is None else "DEALLOCATE", deallocate="" if name is None else str(name)
+        )
+    elif isinstance(tree, ast.ClosePortal):
+        name = tree.this
+        result = SessionResetStatement("CLOSE CURSOR ALL" if name is None else "CLOSE CURSOR",
+                                       close="" if name is None else str(name))
+    elif isinstance(tree, ast.Listen):
+        result = NoOpStatement("UNLISTEN" if tree.args.get("unlisten") else "LISTEN")
+    elif isinstance(tree, ast.Savepoint):
+        result = SavepointStatement("RELEASE" if tree.args.get("release") else "SAVEPOINT", str(tree.this))
+    return result
+
+
+def classify(tree: exp.Expression) -> Statement:
+    """The typed statement for one parsed tree, or a clear error for what Laminar cannot run."""
+    session = _classify_session(tree)
+    if session is not None:
+        return session
+    if isinstance(tree, exp.Query):
+        return SelectStatement(tree)
+    if isinstance(tree, exp.Set):
+        return _classify_set(tree)
+    if isinstance(tree, exp.Transaction):
+        return TransactionStatement("BEGIN")
+    if isinstance(tree, exp.Commit):
+        return TransactionStatement("COMMIT")
+    if isinstance(tree, exp.Rollback):
+        savepoint = tree.args.get("savepoint")
+        if savepoint is not None:
+            return SavepointStatement("ROLLBACK", savepoint.name)
+        return TransactionStatement("ROLLBACK")
+    if isinstance(tree, exp.Command):
+        word = str(tree.this).upper()
+        if word == "SET":  # forms sqlglot keeps opaque, e.g. SET SESSION CHARACTERISTICS
+            return NoOpStatement("SET")
+        raise FeatureNotSupported(f"{word} is not supported by Laminar")
+    kind = type(tree).__name__.upper()
+    raise FeatureNotSupported(f"{kind} statements are not supported by Laminar yet")
+
