@@ -177,7 +177,8 @@ class ClientConnection:
                 raise _Closed
             self._state.admit(message)
             assert isinstance(message, m.PasswordData)
-            self._output.write(authenticator.receive(message).encode())
+            for reply in authenticator.receive(message):
+                self._output.write(reply.encode())
         self._state.authenticated()
 
     # -- queries -------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ VERSION_STRING = (
 
 
 def _utf8_only(value: str) -> str:
+    value = value.strip("'\"")  # asyncpg sends client_encoding='utf-8', quotes included
     if value.replace("-", "").replace("_", "").upper() in {"UTF8", "UNICODE"}:
         return "UTF8"
     raise InvalidParameterValue(

@@ -82,8 +82,8 @@ class Authenticator:
         self._scram = ScramExchange(verifier)
         return m.AuthenticationSASL(ScramExchange.MECHANISMS)
 
-    def receive(self, message: m.PasswordData) -> m.BackendMessage:
-        """Answer one password message; the answer is AuthenticationOk when done."""
+    def receive(self, message: m.PasswordData) -> tuple[m.BackendMessage, ...]:
+        """Answer one password message; the answer ends with AuthenticationOk when done."""
         if self.done:
             raise ProtocolViolation("authentication already completed")
         method = self._config.method
@@ -103,15 +103,15 @@ class Authenticator:
             ):
                 raise _failed(self._user)
         self.done = True
-        return m.AuthenticationOk()
+        return (m.AuthenticationOk(),)
 
-    def _scram_step(self, message: m.PasswordData) -> m.BackendMessage:
+    def _scram_step(self, message: m.PasswordData) -> tuple[m.BackendMessage, ...]:
         assert self._scram is not None
         try:
             if not self._sasl_started:
                 self._sasl_started = True
                 mechanism, payload = message.as_sasl_initial()
-                return m.AuthenticationSASLContinue(self._scram.handle_client_first(mechanism, payload))
+                return (m.AuthenticationSASLContinue(self._scram.handle_client_first(mechanism, payload)),)
             final = self._scram.handle_client_final(message.data)
         except ScramError as exc:
             if exc.sqlstate == InvalidPassword.sqlstate or self._credential is None:
@@ -120,4 +120,4 @@ class Authenticator:
         if self._credential is None:
             raise _failed(self._user)
         self.done = True
-        return m.AuthenticationSASLFinal(final)
+        return m.AuthenticationSASLFinal(final), m.AuthenticationOk()

@@ -16,6 +16,7 @@ import math
 import struct
 import uuid
 from decimal import Decimal
+from fractions import Fraction
 from typing import Final
 
 import orjson
@@ -25,6 +26,7 @@ SQLSTATE_INVALID_BINARY: Final = "22P03"
 SQLSTATE_OUT_OF_RANGE: Final = "22003"
 SQLSTATE_BAD_ENCODING: Final = "22021"
 SQLSTATE_DATATYPE_MISMATCH: Final = "42804"
+SQLSTATE_INVALID_PARAMETER: Final = "22023"
 
 
 class TypeCodecError(ValueError):
@@ -120,7 +122,7 @@ def as_int(value: object) -> int:
     if isinstance(value, Decimal | float) and math.isfinite(value) and value == int(value):
         return int(value)
     if isinstance(value, str):
-        return int(value.strip())
+        return decode_int_text(value.encode(), 8)
     raise _mismatch(value, "an integer")
 
 
@@ -184,13 +186,14 @@ def decode_oid_binary(data: bytes) -> int:
 
 _FLOAT4: Final = struct.Struct(">f")
 _FLOAT8: Final = struct.Struct(">d")
+_FLOAT4_OVERFLOW: Final = 3.4028235677973366e38  # smallest double that float32 rounding makes infinite
 
 
 def as_float(value: object) -> float:
     if isinstance(value, float | int | Decimal):
         return float(value)
     if isinstance(value, str):
-        return float(value)
+        return decode_float_text(value.encode(), single=False)
     raise _mismatch(value, "a float")
 
 
@@ -202,27 +205,46 @@ def _round_to_float4(value: float) -> float:
     return result
 
 
-def _shortest_float4_digits(value: float) -> tuple[str, int]:
-    """(significant digits, decimal exponent of the first digit) of the shortest decimal that reads
-    back as the same float32, the closest such one when several qualify (what Ryu's f2s prints)."""
-    exact = Decimal(value)
-    for precision in range(1, 10):
+def _open_interval(value: float, single: bool) -> tuple[Fraction, Fraction]:
+    """The decimals strictly between these bounds (midpoints to the neighbouring floats) read back as
+    `value`. PostgreSQL's Ryu never prints a decimal lying exactly on a bound (acceptBounds = false),
+    even where round-half-even reading would give `value`: 1e23 prints as 9.999999999999999e+22."""
+    if single:
+        bits = _UINT32.unpack(_FLOAT4.pack(value))[0]
+        below = _FLOAT4.unpack(_UINT32.pack(bits - 1))[0] if bits else 0.0
+        above = _FLOAT4.unpack(_UINT32.pack(bits + 1))[0]
+    else:
+        below, above = math.nextafter(value, 0.0), math.nextafter(value, math.inf)
+    exact = Fraction(value)
+    upper = 2 * exact - Fraction(below) if math.isinf(above) else Fraction(above)
+    return (exact + Fraction(below)) / 2, (exact + upper) / 2
+
+
+def _shortest_digits(value: float, single: bool, start: int) -> tuple[str, int]:
+    """(significant digits, decimal exponent of the first digit) of the shortest decimal strictly
+    inside the value's rounding interval, the closest to the value among those: Ryu's d2s/f2s."""
+    low, high = _open_interval(value, single)
+    exact = Fraction(value)
+    for precision in range(start, 18):
         mantissa, exponent = f"{value:.{precision - 1}e}".split("e")
-        digits = int(mantissa.replace(".", ""))
-        best: tuple[Decimal, int] | None = None
-        for candidate in (digits - 1, digits, digits + 1):
-            if candidate <= 0:
-                continue
-            scaled = Decimal(candidate).scaleb(int(exponent) - precision + 1)
-            if _round_to_float4(float(scaled)) == value:
-                distance = abs(scaled - exact)
-                if best is None or distance < best[0]:
-                    best = (distance, candidate)
-        if best is not None:
-            text = str(best[1])
-            # A carry (e.g. 9.99 -> 10.0) lengthens the digit string and moves the exponent.
-            return text.rstrip("0") or "0", int(exponent) + len(text) - precision
-    raise AssertionError(f"no float4 representation found for {value!r}")  # pragma: no cover
+        rounded = int(mantissa.replace(".", ""))
+        scale = Fraction(10) ** (int(exponent) - precision + 1)
+        # `rounded` is the closest precision-digit decimal; a neighbour may fit when it does not.
+        fitting = [c for c in (rounded, rounded + 1, rounded - 1) if c > 0 and low < c * scale < high]
+        if fitting:
+            text = str(min(fitting, key=lambda c: abs(c * scale - exact)))
+            # A carry (9.99 -> 10.0) or borrow (1.00 -> 0.99) changes the length and the exponent.
+            return text.rstrip("0"), int(exponent) + len(text) - precision
+    raise AssertionError(f"no shortest decimal found for {value!r}")  # pragma: no cover
+
+
+def _float4_round_trip_length(value: float) -> int:
+    """Digits of the shortest decimal that float32 reading maps back to value (a lower bound)."""
+    for precision in range(1, 10):
+        candidate = float(f"{value:.{precision - 1}e}")
+        if abs(candidate) < _FLOAT4_OVERFLOW and _round_to_float4(candidate) == value:
+            return precision
+    return 9  # pragma: no cover - nine digits always round-trip
 
 
 def _format_shortest(digits: str, exponent: int, negative: bool, fixed_limit: int) -> str:
@@ -248,15 +270,36 @@ def format_float(value: float, single: bool) -> str:
     negative = math.copysign(1.0, value) < 0
     if value == 0:
         return "-0" if negative else "0"
+    magnitude = abs(value)
     if single:
-        digits, exponent = _shortest_float4_digits(_round_to_float4(abs(value)))
+        magnitude = _round_to_float4(magnitude)
+        digits, exponent = _shortest_digits(magnitude, True, _float4_round_trip_length(magnitude))
         return _format_shortest(digits, exponent, negative, 6)
-    sign_digits_exp = Decimal(repr(abs(value))).as_tuple()
-    digits = "".join(map(str, sign_digits_exp.digits))
-    assert isinstance(sign_digits_exp.exponent, int)
-    stripped = digits.rstrip("0")
-    exponent = sign_digits_exp.exponent + len(digits) - 1
-    return _format_shortest(stripped, exponent, negative, 15)
+    # repr() is the shortest round-trip decimal, right unless it sits exactly on an interval bound.
+    _, digit_tuple, last_exponent = Decimal(repr(magnitude)).as_tuple()
+    assert isinstance(last_exponent, int)
+    digits = "".join(map(str, digit_tuple))
+    exponent = last_exponent + len(digits) - 1
+    if _may_be_a_midpoint(int(digits), last_exponent, magnitude):
+        low, high = _open_interval(magnitude, False)
+        if not low < Fraction(int(digits)) * Fraction(10) ** last_exponent < high:
+            digits, exponent = _shortest_digits(magnitude, False, len(digits))
+    return _format_shortest(digits.rstrip("0"), exponent, negative, 15)
+
+
+def _may_be_a_midpoint(coefficient: int, exponent: int, magnitude: float) -> bool:
+    """Cheap filter: a midpoint between adjacent normal doubles is a dyadic number whose odd part
+    has exactly 54 bits; subnormals and the extremes are always checked exactly."""
+    if not 2.2250738585072014e-308 <= magnitude < 1.7976931348623157e308:
+        return True
+    if exponent >= 0:
+        odd = coefficient * 5**exponent
+    else:
+        odd, remainder = divmod(coefficient, 5**-exponent)
+        if remainder:
+            return False
+    odd >>= (odd & -odd).bit_length() - 1
+    return odd.bit_length() == 54
 
 
 def encode_float_text(value: object, single: bool) -> bytes:
@@ -441,7 +484,8 @@ def decode_bytea_text(data: bytes) -> bytes:
         try:
             return bytes.fromhex(data[2:].decode("ascii"))
         except (ValueError, UnicodeDecodeError):
-            raise _syntax("bytea", data) from None
+            # hex_decode reports bad digits and odd lengths as invalid_parameter_value.
+            raise TypeCodecError("invalid hexadecimal data in bytea", SQLSTATE_INVALID_PARAMETER) from None
     out = bytearray()
     index = 0
     while index < len(data):

@@ -14,6 +14,7 @@ session's connection.
 from __future__ import annotations
 
 import asyncio
+import decimal
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,12 @@ class CompiledQuery:
     names: tuple[str, ...] | None  # PostgreSQL column names, None to keep DuckDB's
     declared_oids: tuple[int | None, ...] | None
     literal_row: tuple[tuple[Any, int], ...] | None  # (value, oid) per column for literal SELECTs
+    tree: exp.Expression | None = None  # kept when the SQL depends on bound values (numeric)
+
+    def sql_for(self, params: Sequence[Any]) -> str:
+        if self.tree is None:
+            return self.duckdb_sql
+        return _with_parameters(self.tree, self.param_oids, as_null=False, values=params)
 
 
 def _literal(node: exp.Expression) -> tuple[Any, int] | None:
@@ -77,14 +84,63 @@ def _literal_row(tree: exp.Expression) -> tuple[tuple[Any, int], ...] | None:
     return tuple(item for item in items if item is not None)
 
 
-def _with_parameters(tree: exp.Expression, param_oids: Sequence[int], *, as_null: bool) -> str:
-    """DuckDB SQL where each $n is cast to its PostgreSQL type (or is a typed NULL)."""
+MAX_DECIMAL_PRECISION = 38
+
+
+def _decimal_type(text: str) -> exp.DataType | None:
+    """DECIMAL(p, s) that holds a numeric literal exactly, as PostgreSQL's numeric would."""
+    try:
+        value = decimal.Decimal(text.strip())
+    except decimal.InvalidOperation:
+        return None
+    if not value.is_finite():
+        return None
+    sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    scale = max(-exponent, 0)
+    precision = max(len(digits) + max(exponent, 0), scale, 1)
+    if precision > MAX_DECIMAL_PRECISION:
+        return None
+    return exp.DataType.build(f"DECIMAL({precision}, {scale})")
+
+
+def _is_unconstrained_numeric(datatype: exp.Expression) -> bool:
+    return (
+        isinstance(datatype, exp.DataType)
+        and datatype.this == exp.DataType.Type.DECIMAL
+        and not datatype.expressions
+    )
+
+
+def _pin_numeric_literals(tree: exp.Expression) -> exp.Expression:
+    """``'2.50'::numeric`` keeps its scale in PostgreSQL; DuckDB's DECIMAL defaults to (18, 3)."""
+    for cast in tree.find_all(exp.Cast):
+        if _is_unconstrained_numeric(cast.to) and isinstance(cast.this, exp.Literal):
+            pinned = _decimal_type(str(cast.this.this))
+            if pinned is not None:
+                cast.set("to", pinned)
+    return tree
+
+
+def _with_parameters(
+    tree: exp.Expression, param_oids: Sequence[int], *, as_null: bool, values: Sequence[Any] = ()
+) -> str:
+    """DuckDB SQL where each $n is cast to its PostgreSQL type (or is a typed NULL).
+
+    Numeric parameters are cast to a DECIMAL that fits the bound value when values are given.
+    """
     copy = tree.copy()
     for node in placeholders(copy):
         number = int(node.name if isinstance(node, exp.Placeholder) else node.this.name)
-        duck_type = pgtypes.duckdb_type_for_oid(param_oids[number - 1])
+        oid = param_oids[number - 1]
+        duck_type: str | exp.DataType = pgtypes.duckdb_type_for_oid(oid)
+        if oid == pgtypes.NUMERIC and number <= len(values) and isinstance(values[number - 1], decimal.Decimal):
+            duck_type = _decimal_type(str(values[number - 1])) or duck_type
+        if isinstance(node.parent, exp.Cast) and _is_unconstrained_numeric(node.parent.to):
+            node.parent.set("to", exp.DataType.build(duck_type) if isinstance(duck_type, str) else duck_type)
         value: exp.Expression = exp.Null() if as_null else exp.Placeholder(this=str(number))
-        node.replace(exp.Cast(this=value, to=exp.DataType.build(duck_type, dialect="duckdb")))
+        target = exp.DataType.build(duck_type, dialect="duckdb") if isinstance(duck_type, str) else duck_type
+        node.replace(exp.Cast(this=value, to=target))
     sql: str = copy.sql(dialect="duckdb")
     return sql
 
@@ -92,6 +148,7 @@ def _with_parameters(tree: exp.Expression, param_oids: Sequence[int], *, as_null
 def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -> CompiledQuery:
     """Compile a PostgreSQL SELECT tree for DuckDB."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
+    tree = _pin_numeric_literals(tree.copy())
     projections = naming.select_list(tree)
     return CompiledQuery(
         duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
@@ -100,6 +157,7 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
         names=None if projections is None else tuple(naming.column_name(p) for p in projections),
         declared_oids=None if projections is None else tuple(naming.declared_oid(p) for p in projections),
         literal_row=None if param_oids else _literal_row(tree),
+        tree=tree if pgtypes.NUMERIC in param_oids else None,
     )
 
 
@@ -110,7 +168,7 @@ def _columns(compiled: CompiledQuery, names: Sequence[str], duck_types: Sequence
     for index, (name, duck_type) in enumerate(zip(names, duck_types, strict=True)):
         oid = pgtypes.oid_for_duckdb_type(duck_type)
         wanted = declared[index] if declared else None
-        if wanted is not None and _same_category(wanted, oid):
+        if wanted is not None and (wanted == pgtypes.VOID or _same_category(wanted, oid)):
             oid = wanted
         columns.append(Column(pg_names[index] if pg_names else name, oid, pgtypes.TYPES_BY_OID[oid].typlen))
     return tuple(columns)
@@ -153,7 +211,9 @@ class QueryEngine:
     """The DuckDB side of one session."""
 
     def __init__(self, *, user: str, database: str, setting: Callable[[str], str], backend_pid: int) -> None:
-        self._connection = duckdb.connect(":memory:", config={"threads": 1})
+        # integer_division: PostgreSQL's int / int is integer division. Settings given at connect
+        # time hold for every cursor of the connection; SET would hold for one cursor only.
+        self._connection = duckdb.connect(":memory:", config={"threads": 1, "integer_division": True})
         self._cancelled = threading.Event()
         self._active: set[duckdb.DuckDBPyConnection] = set()
         self._lock = threading.Lock()
@@ -164,8 +224,6 @@ class QueryEngine:
     # -- set-up --------------------------------------------------------------------------------
     def _define_postgres_functions(self, user: str, database: str, backend_pid: int) -> None:
         con = self._connection
-        con.execute("SET integer_division = true")  # PostgreSQL's int / int is integer division
-        con.execute("SET TimeZone = 'UTC'")
         quote = _quote_literal
         macros = {
             "version()": quote(VERSION_STRING),
@@ -181,20 +239,24 @@ class QueryEngine:
             "inet_server_port()": "NULL",
             "pg_postmaster_start_time()": "NULL::TIMESTAMPTZ",
         }
+        con.create_function(
+            "pg_sleep", self._pg_sleep, [sqltypes.DOUBLE], sqltypes.VARCHAR,
+            side_effects=True, null_handling="special",
+        )
+        # DuckDB has a current_setting of its own (for DuckDB settings): shadow it with a macro.
+        con.create_function(
+            "laminar_current_setting", self._current_setting, [sqltypes.VARCHAR], sqltypes.VARCHAR,
+            side_effects=True, null_handling="special",
+        )
+        macros["current_setting(name)"] = "laminar_current_setting(name)"
         for signature, body in macros.items():
             con.execute(f"CREATE OR REPLACE MACRO {signature} AS {body}")
-        con.create_function(
-            "pg_sleep", self._pg_sleep, [sqltypes.DOUBLE], sqltypes.SQLNULL,
-            side_effects=True, null_handling="special",
-        )
-        con.create_function(
-            "current_setting", self._current_setting, [sqltypes.VARCHAR], sqltypes.VARCHAR,
-            side_effects=True, null_handling="special",
-        )
 
-    def _pg_sleep(self, seconds: float | None) -> None:
+    def _pg_sleep(self, seconds: float | None) -> str:
+        """PostgreSQL's pg_sleep; returns void, which prints as an empty string."""
         if seconds is not None and self._cancelled.wait(max(seconds, 0.0)):
             raise errors.QueryCanceled("canceling statement due to user request")
+        return ""
 
     def _current_setting(self, name: str | None) -> str | None:
         if name is None:
@@ -270,7 +332,7 @@ class QueryEngine:
         cursor = self._cursor()
 
         def work() -> tuple[tuple[Column, ...], DuckDBRows]:
-            cursor.execute(compiled.duckdb_sql, list(params))
+            cursor.execute(compiled.sql_for(params), list(params))
             description = cursor.description or []
             columns = _columns(compiled, [d[0] for d in description], [str(d[1]) for d in description])
             return columns, DuckDBRows(self, cursor)

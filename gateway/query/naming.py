@@ -53,16 +53,24 @@ def column_name(node: exp.Expression) -> str:
     if isinstance(node, exp.Anonymous):
         return str(node.this).lower()
     if isinstance(node, exp.Func) and not isinstance(node, exp.Binary | exp.Unary):
-        return node.sql_name().lower() if hasattr(node, "sql_name") else type(node).__name__.lower()
+        # The name as PostgreSQL spells the call, e.g. version() for sqlglot's CurrentVersion.
+        written = node.sql("postgres")
+        return written.split("(", 1)[0].strip().lower() if "(" in written else UNNAMED
     if isinstance(node, exp.Paren):
         return column_name(node.this)
     return UNNAMED
 
 
+# Functions whose PostgreSQL result type DuckDB cannot express.
+_FUNCTION_OIDS = {"pg_sleep": 2278}  # void
+
+
 def declared_oid(node: exp.Expression) -> int | None:
-    """The OID an explicit top-level cast names, if any."""
+    """The OID an explicit top-level cast (or a void function) names, if any."""
     if isinstance(node, exp.Alias):
         node = node.this
+    if isinstance(node, exp.Anonymous):
+        return _FUNCTION_OIDS.get(str(node.this).lower())
     if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
         return oid_of_datatype(node.to)
     return None

@@ -45,6 +45,13 @@ MULTIWORD_SETTINGS = {
 }
 
 
+INTERVAL_UNITS = frozenset(
+    unit + suffix
+    for unit in ("YEAR", "MONTH", "DAY", "HOUR", "MINUTE", "SECOND", "WEEK", "MILLISECOND", "MICROSECOND")
+    for suffix in ("", "S")
+)
+
+
 class LaminarParser(PostgresParser):
     """PostgreSQL's parser with Laminar's statement table."""
 
@@ -130,6 +137,23 @@ class LaminarParser(PostgresParser):
         # Transaction characteristics have no effect on a streaming gateway; accept them.
         self._remaining_words()
         return self.expression(exp.SetItem(kind="CHARACTERISTICS"))
+
+    def _parse_interval(self, require_interval: bool = True, parse_function_unit: bool = True) -> Any:
+        # PostgreSQL reads INTERVAL '1 day 02:03:04' as a typed literal; sqlglot would split the
+        # string into a number and one unit and lose the rest. A string followed by no unit is
+        # therefore kept whole, as CAST('...' AS INTERVAL), which DuckDB parses the same way.
+        if (
+            self._curr
+            and self._curr.token_type == TokenType.INTERVAL
+            and self._next
+            and self._next.token_type == TokenType.STRING
+        ):
+            after = self._tokens[self._index + 2] if self._index + 2 < len(self._tokens) else None
+            if after is None or after.text.upper() not in INTERVAL_UNITS:
+                self._advance()
+                literal = self._parse_primary()
+                return self.expression(exp.Cast(this=literal, to=exp.DataType.build("INTERVAL")))
+        return super()._parse_interval(require_interval, parse_function_unit)
 
     def _parse_statement(self) -> exp.Expression | None:
         # START TRANSACTION is BEGIN; START is not reserved elsewhere in statements we accept.
