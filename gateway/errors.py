@@ -52,6 +52,10 @@ class FeatureNotSupported(LaminarError):
     sqlstate = "0A000"
 
 
+class UnsupportedProtocol(FatalError):
+    sqlstate = "0A000"
+
+
 # --- class 22: data exception --------------------------------------------------------------------
 class DataException(LaminarError):
     sqlstate = "22000"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlglot.errors import ParseError
@@ -39,6 +39,7 @@ class PreparedStatement:
     statement: st.Statement | None
     param_oids: tuple[int, ...] = ()
     compiled: CompiledQuery | None = None
+    columns: tuple[Column, ...] | None = None  # bound at Parse, like PostgreSQL
 
 
 @dataclass(slots=True)
@@ -49,8 +50,6 @@ class Portal:
     params: tuple[Any, ...]
     result_formats: tuple[int, ...]
     result: Result | None = None
-    rows_sent: int = 0
-    columns: tuple[Column, ...] | None = field(default=None)
 
 
 def _syntax_error(exc: ParseError, sql: str) -> errors.SyntaxError_:
@@ -101,7 +100,9 @@ class Session:
             statement = st.classify(tree)
             if isinstance(statement, st.SelectStatement):
                 compiled = compile_select(statement.tree, param_oids)
-                prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled))
+                # Binding now reports unknown columns and functions at Parse, as PostgreSQL does.
+                columns = self.engine.describe(compiled)
+                prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, columns))
             else:
                 oids = infer_parameter_types(tree, param_oids) if param_oids else ()
                 prepared.append(PreparedStatement(sql, statement, oids))
@@ -123,7 +124,7 @@ class Session:
         """Result columns without executing anything (None: the statement returns no rows)."""
         statement = prepared.statement
         if prepared.compiled is not None:
-            return self.engine.describe(prepared.compiled)
+            return prepared.columns
         if isinstance(statement, st.ShowStatement):
             return self._show_columns(statement.name)
         return None

@@ -194,6 +194,8 @@ class ScramVerifier:
             salt = secrets.token_bytes(SCRAM_DEFAULT_SALT_LENGTH)
         if iterations <= 0:
             raise ValueError("SCRAM iteration count must be positive")
+        if b"\x00" in password_bytes(password):
+            raise ValueError("a password cannot contain NUL (PostgreSQL cannot store one either)")
         salted = salted_password(password, salt, iterations)
         client_key = hmac_sha256(salted, b"Client Key")
         return cls(
@@ -255,9 +257,13 @@ def verify_cleartext(verifier: str | ScramVerifier, password: str | bytes) -> bo
     """Whether a cleartext password (the `password` method) matches a stored SCRAM verifier.
 
     Raises ValueError when `verifier` is not a valid SCRAM-SHA-256 verifier string (a server
-    configuration problem, not a client error).
+    configuration problem, not a client error). A password containing NUL never matches: HMAC pads
+    short keys with zero bytes, so "pw" and "pw\\0" would derive the same keys (and PostgreSQL
+    rejects such a PasswordMessage before it gets this far).
     """
     parsed = verifier if isinstance(verifier, ScramVerifier) else ScramVerifier.parse(verifier)
+    if b"\x00" in password_bytes(password):
+        return False
     salted = salted_password(password, parsed.salt, parsed.iterations)
     stored_key = sha256(hmac_sha256(salted, b"Client Key"))
     matches = hmac.compare_digest(stored_key, parsed.stored_key)

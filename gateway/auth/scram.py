@@ -15,7 +15,8 @@ The rules of the exchange (each one enforced below, each violation is a `ScramEr
  3. client-first-message = gs2-header client-first-message-bare, where
       gs2-header = ("n" | "y") "," "," ; "p=<cb-name>" (the client demands channel binding) is an
       error, since we did not offer "-PLUS". "y" (client could bind but thinks we cannot) is accepted:
-      RFC 5802 section 6 says a server that does not support channel binding accepts it.
+      RFC 5802 section 6 says a server that does not support channel binding accepts it. (Once
+      "-PLUS" is offered on TLS connections, "y" there must be refused: it signals a downgrade.)
       An authorization identity ("a=...") is refused (0A000), as PostgreSQL does.
       client-first-message-bare = "n=" username "," "r=" c-nonce ["," extensions]. A mandatory
       extension "m=" is refused (0A000). The username is ignored: like PostgreSQL, the gateway

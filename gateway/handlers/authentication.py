@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from gateway.auth.passwords import (
     AuthMethod,
@@ -41,11 +41,11 @@ class AuthConfig:
     lookup: UserLookup
     # Unknown users get a SCRAM exchange with a fake verifier derived from this secret, so the
     # exchange fails at the same step whether or not the user exists.
-    mock_secret: bytes = b""
+    mock_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @classmethod
     def with_users(cls, method: AuthMethod, users: dict[str, Credential]) -> AuthConfig:
-        return cls(method, users.get, secrets.token_bytes(32))
+        return cls(method, users.get)
 
 
 def _failed(user: str) -> InvalidPassword:

@@ -118,11 +118,11 @@ class ExtendedQueryHandler:
             return
         formats = resolve_formats(len(result.columns), portal.result_formats)
         sent, more = await send_result_rows(self.output, self.session, result, formats, message.max_rows)
-        portal.rows_sent += sent
         if more:
             self.output.write(m.PortalSuspended().encode())
             return
-        self.output.write(m.CommandComplete(result.command_tag(portal.rows_sent)).encode())
+        # Like PostgreSQL, the tag counts the rows of this Execute, not of the whole portal.
+        self.output.write(m.CommandComplete(result.command_tag(sent)).encode())
         if result.rows is not None:
             result.rows.close()
 

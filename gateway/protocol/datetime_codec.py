@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Final
 
-from gateway.protocol.scalar_codec import SQLSTATE_INVALID_BINARY, TypeCodecError, ascii_text
+from gateway.protocol.scalar_codec import (
+    SQLSTATE_DATATYPE_MISMATCH,
+    SQLSTATE_INVALID_BINARY,
+    TypeCodecError,
+    ascii_text,
+)
 
 SQLSTATE_BAD_DATETIME_FORMAT: Final = "22007"
 SQLSTATE_DATETIME_OVERFLOW: Final = "22008"
@@ -73,8 +78,9 @@ _OFFSET_PATTERN: Final = re.compile(r"([+-])(\d{1,2})(?::?(\d{2}))?(?::?(\d{2}))
 _UTC_NAMES: Final = frozenset({"z", "utc", "gmt", "ut", "zulu", "etc/utc"})
 
 
-def _zone(name: str | None, on: dt.datetime) -> dt.tzinfo | None:
-    """A tzinfo for '+05:30', 'Z', 'UTC', 'Europe/Paris', ...; None when no zone was written."""
+def _zone(name: str | None, on: dt.datetime | None) -> dt.tzinfo | None:
+    """A tzinfo for '+05:30', 'Z', 'UTC', 'Europe/Paris', ...; None when no zone was written.
+    A zone name is resolved to its offset at local time `on` (today when there is no date)."""
     if name is None:
         return None
     if name.lower() in _UTC_NAMES:
@@ -90,7 +96,8 @@ def _zone(name: str | None, on: dt.datetime) -> dt.tzinfo | None:
         zone = zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise TypeCodecError(f'time zone "{name}" not recognized', SQLSTATE_BAD_TIME_ZONE) from None
-    return dt.timezone(zone.utcoffset(on) or dt.timedelta(0))
+    when = dt.datetime.now(UTC).replace(tzinfo=None) if on is None else on
+    return dt.timezone(zone.utcoffset(when) or dt.timedelta(0))
 
 
 def _fraction_micros(fraction: str | None) -> int:
@@ -180,9 +187,12 @@ def parse_time(text: str, with_zone: bool) -> dt.time:
     clock = dt.time(seconds // 3600, seconds // 60 % 60, seconds % 60, micro)
     if not with_zone:
         return clock
-    on = dt.datetime.now(UTC).replace(tzinfo=None)
+    on = None
     if match["year"] is not None:
-        on = dt.datetime(int(match["year"]), int(match["month"]), int(match["day"]))
+        try:
+            on = dt.datetime(int(match["year"]), int(match["month"]), int(match["day"]))
+        except ValueError:
+            raise _overflow("date/time field value", text) from None
     return clock.replace(tzinfo=_zone(match["zone"], on) or UTC)
 
 
@@ -217,7 +227,7 @@ def _as_date(value: object) -> dt.date:
         return value
     if isinstance(value, str):
         return parse_date(value)
-    raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as date", "42804")
+    raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as date", SQLSTATE_DATATYPE_MISMATCH)
 
 
 def _as_time(value: object, with_zone: bool) -> dt.time:
@@ -227,18 +237,20 @@ def _as_time(value: object, with_zone: bool) -> dt.time:
         return value
     if isinstance(value, str):
         return parse_time(value, with_zone)
-    raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as time", "42804")
+    raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as time", SQLSTATE_DATATYPE_MISMATCH)
 
 
-def _as_timestamp(value: object, with_zone: bool) -> dt.datetime | None:
-    """The value as naive wall clock (timestamp) or naive UTC (timestamptz); None means +-infinity,
-    decided by `_infinity_sign`. Naive input for timestamptz is taken to be UTC already."""
+def _as_timestamp(value: object, with_zone: bool) -> dt.datetime:
+    """The value as naive wall clock (timestamp) or naive UTC (timestamptz). Naive input for
+    timestamptz is taken to be UTC already; datetime.max/min stay as they are (+-infinity)."""
     if isinstance(value, str):
         value = parse_timestamp(value, with_zone)
     elif not isinstance(value, dt.datetime) and isinstance(value, dt.date):
         value = dt.datetime(value.year, value.month, value.day)
     if not isinstance(value, dt.datetime):
-        raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as timestamp", "42804")
+        raise TypeCodecError(
+            f"cannot send {type(value).__name__} {value!r} as timestamp", SQLSTATE_DATATYPE_MISMATCH
+        )
     if value.tzinfo is None or value.replace(tzinfo=None) in (dt.datetime.max, dt.datetime.min):
         return value.replace(tzinfo=None)
     try:
@@ -273,7 +285,6 @@ def encode_timetz_text(value: object) -> bytes:
 
 def encode_timestamp_text(value: object, with_zone: bool) -> bytes:
     stamp = _as_timestamp(value, with_zone)
-    assert stamp is not None
     sign = _infinity_sign(stamp)
     if sign:
         return b"infinity" if sign > 0 else b"-infinity"
@@ -352,7 +363,6 @@ def decode_timetz_binary(data: bytes) -> dt.time:
 
 def encode_timestamp_binary(value: object, with_zone: bool) -> bytes:
     stamp = _as_timestamp(value, with_zone)
-    assert stamp is not None
     sign = _infinity_sign(stamp)
     if sign:
         return _INT64.pack(_INT64_MAX if sign > 0 else -_INT64_MAX - 1)
@@ -401,7 +411,9 @@ class Interval:
             months, days, nanos = (field for field in fields if isinstance(field, int))
             micros, rest = divmod(nanos, 1000)
             return cls(months, days, micros + (rest >= 500))
-        raise TypeCodecError(f"cannot send {type(value).__name__} {value!r} as interval", "42804")
+        raise TypeCodecError(
+            f"cannot send {type(value).__name__} {value!r} as interval", SQLSTATE_DATATYPE_MISMATCH
+        )
 
     def to_timedelta(self) -> dt.timedelta:
         """A month counts as 30 days, as in PostgreSQL's interval arithmetic and DuckDB's conversion."""

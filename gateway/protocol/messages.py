@@ -15,7 +15,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from gateway.errors import ProtocolViolation
+from gateway.errors import ProtocolViolation, UnsupportedProtocol
 
 PROTOCOL_3_0 = 196608  # 3 << 16
 SSL_REQUEST_CODE = 80877103
@@ -164,7 +164,7 @@ def decode_startup(buffer: Buffer) -> tuple[StartupPacket, int] | None:
         packet = CancelRequest(reader.int32(), reader.int32())
     else:
         if code >> 16 != 3:
-            raise ProtocolViolation(
+            raise UnsupportedProtocol(
                 f"unsupported frontend protocol {code >> 16}.{code & 0xFFFF}: server supports 3.0"
             )
         parameters: dict[str, str] = {}

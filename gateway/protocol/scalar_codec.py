@@ -1,5 +1,5 @@
 """Wire codecs for PostgreSQL's non-temporal scalar types: bool, integers, floats, numeric, text,
-bytea, uuid, json/jsonb, "char" and bit strings.
+bytea, uuid, "char" and bit strings (json/jsonb live in `json_codec`).
 
 Every function is pure: Python value in, bytes out (or the reverse). Text output is byte-identical
 to what PostgreSQL 16 prints with its default settings (extra_float_digits=1, bytea_output=hex);
@@ -11,15 +11,12 @@ server reports for the same mistake. `gateway.protocol.types` dispatches to thes
 from __future__ import annotations
 
 import decimal
-import json
 import math
 import struct
 import uuid
 from decimal import Decimal
 from fractions import Fraction
 from typing import Final
-
-import orjson
 
 SQLSTATE_INVALID_TEXT: Final = "22P02"
 SQLSTATE_INVALID_BINARY: Final = "22P03"
@@ -131,11 +128,15 @@ def encode_int_text(value: object) -> bytes:
 
 
 def decode_int_text(data: bytes, size: int) -> int:
-    """int2in/int4in/int8in: optional sign, digits (PG 16 also allows underscores), trimmed, range-checked."""
+    """int2in/int4in/int8in: optional sign, digits (PG 16: also underscores and 0x/0o/0b), trimmed,
+    range-checked."""
     name = f"int{size}" if size != 8 else "bigint"
     text = ascii_text(data, name)
+    stripped = text.strip()
+    # PostgreSQL 16 also reads 0x / 0o / 0b prefixed literals; base 0 would refuse '012'.
+    base = 0 if stripped.lstrip("+-")[:2].lower() in ("0x", "0o", "0b") else 10
     try:
-        result = int(text.strip(), 10)
+        result = int(stripped, base)
     except ValueError:
         raise _syntax("integer" if size == 4 else name, text) from None
     limit = 1 << (size * 8 - 1)
@@ -293,9 +294,9 @@ def _may_be_a_midpoint(coefficient: int, exponent: int, magnitude: float) -> boo
     if not 2.2250738585072014e-308 <= magnitude < 1.7976931348623157e308:
         return True
     if exponent >= 0:
-        odd = coefficient * 5**exponent
+        odd = coefficient * int(5**exponent)
     else:
-        odd, remainder = divmod(coefficient, 5**-exponent)
+        odd, remainder = divmod(coefficient, int(5**-exponent))
         if remainder:
             return False
     odd >>= (odd & -odd).bit_length() - 1
@@ -431,9 +432,12 @@ def encode_numeric_binary(value: object) -> bytes:
         weight -= 1
     while groups and groups[-1] == 0:
         groups.pop()
-    if not groups:
-        return _NUMERIC_HEADER.pack(0, 0, NUMERIC_POS, dscale)
-    header = _NUMERIC_HEADER.pack(len(groups), weight, NUMERIC_NEG if sign else NUMERIC_POS, dscale)
+    try:
+        if not groups:
+            return _NUMERIC_HEADER.pack(0, 0, NUMERIC_POS, dscale)
+        header = _NUMERIC_HEADER.pack(len(groups), weight, NUMERIC_NEG if sign else NUMERIC_POS, dscale)
+    except struct.error:
+        raise TypeCodecError(f"value overflows numeric format: {number}", SQLSTATE_OUT_OF_RANGE) from None
     return header + struct.pack(f">{len(groups)}h", *groups)
 
 
@@ -536,122 +540,6 @@ def decode_uuid_text(data: bytes) -> uuid.UUID:
 def decode_uuid_binary(data: bytes) -> uuid.UUID:
     _expect_length(data, 16, "uuid")
     return uuid.UUID(bytes=data)
-
-
-# --- json / jsonb -------------------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> object:
-    raise ValueError(f"Token {name!r} is invalid")
-
-
-def _parse_json(text: str) -> object:
-    try:
-        return json.loads(
-            text, parse_float=Decimal, parse_int=int, parse_constant=_reject_constant, object_pairs_hook=dict
-        )
-    except (ValueError, RecursionError) as exc:
-        raise TypeCodecError(f"invalid input syntax for type json: {exc}") from None
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, bytes | bytearray | memoryview):
-        return encode_bytea_text(value).decode()
-    return str(value)
-
-
-def dump_json(value: object) -> str:
-    """Compact JSON for Python structures sent as json (orjson; non-string keys become strings)."""
-    return orjson.dumps(value, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-_JSON_ESCAPES: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
-
-
-def _jsonb_string(text: str) -> str:
-    """escape_json: the short escapes, \\u00xx (lowercase hex) for other control characters."""
-    parts = ['"']
-    for char in text:
-        escaped = _JSON_ESCAPES.get(char)
-        if escaped is not None:
-            parts.append(escaped)
-        elif char < " ":
-            parts.append(f"\\u{ord(char):04x}")
-        else:
-            parts.append(char)
-    parts.append('"')
-    return "".join(parts)
-
-
-def _jsonb_render(value: object) -> str:
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _jsonb_string(value)
-    if isinstance(value, int | float | Decimal):
-        number = as_decimal(value)
-        if not number.is_finite():
-            raise TypeCodecError(f"{value!r} cannot be represented in jsonb")
-        return format_numeric(number)
-    if isinstance(value, dict):
-        items = {str(key): item for key, item in value.items()}
-        # jsonb orders object keys by byte length, then bytewise.
-        ordered = sorted(items, key=lambda key: (len(key.encode()), key.encode()))
-        return "{" + ", ".join(f"{_jsonb_string(key)}: {_jsonb_render(items[key])}" for key in ordered) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_jsonb_render(item) for item in value) + "]"
-    return _jsonb_string(str(_json_default(value)))
-
-
-def jsonb_canonical(value: object) -> str:
-    """The text jsonb_out prints: keys sorted and deduplicated (last wins), ', ' and ': ' separators,
-    numbers as numeric. A str is taken to be JSON text; anything else is a Python JSON structure."""
-    return _jsonb_render(_parse_json(value) if isinstance(value, str) else value)
-
-
-def encode_json_text(value: object) -> bytes:
-    """json keeps its text verbatim; Python structures are serialized compactly."""
-    if isinstance(value, str):
-        return value.encode()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return dump_json(value).encode()
-
-
-def decode_json_text(data: bytes) -> str:
-    text = decode_utf8(data)
-    _parse_json(text)
-    return text
-
-
-def encode_jsonb_text(value: object) -> bytes:
-    if isinstance(value, bytes | bytearray | memoryview):
-        value = decode_utf8(bytes(value))
-    return jsonb_canonical(value).encode()
-
-
-def encode_jsonb_binary(value: object) -> bytes:
-    return b"\x01" + encode_jsonb_text(value)
-
-
-def decode_jsonb_binary(data: bytes) -> str:
-    if data[:1] != b"\x01":
-        raise TypeCodecError(f"unsupported jsonb version number {data[:1]!r}", SQLSTATE_INVALID_BINARY)
-    return decode_json_text(data[1:])
 
 
 # --- "char" and bit strings ---------------------------------------------------------------------

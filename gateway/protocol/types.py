@@ -7,9 +7,10 @@ parameter into the Python value DuckDB accepts. NULL never reaches these functio
 sends/reads length -1. `oid_for_duckdb_type` picks the OID a DuckDB result column is announced
 with in RowDescription, and `duckdb_type_for_oid` the DuckDB type a typed parameter is cast to.
 
-Codecs for the individual types live in `scalar_codec`, `datetime_codec` and `array_codec`; this
-module is the registry and the dispatch. All of it is sans-IO and pure. Conversion failures raise
-`TypeCodecError` (a ValueError) whose `sqlstate` is what PostgreSQL reports for the same input.
+Codecs for the individual types live in `scalar_codec`, `datetime_codec`, `json_codec` and
+`array_codec`; this module is the registry and the dispatch. All of it is sans-IO and pure.
+Conversion failures raise `TypeCodecError` (a ValueError) whose `sqlstate` is what PostgreSQL
+reports for the same input.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from functools import partial
 from types import MappingProxyType
 from typing import Final
 
-from gateway.protocol import array_codec, datetime_codec, scalar_codec
+from gateway.protocol import array_codec, datetime_codec, json_codec, scalar_codec
 from gateway.protocol.datetime_codec import Interval
 from gateway.protocol.scalar_codec import TypeCodecError
 
@@ -191,7 +192,7 @@ def render_text(value: object) -> str:
     if isinstance(value, list | tuple):
         return array_codec.format_array_text(value, _render_bytes, nested=False).decode()
     if isinstance(value, dict):
-        return scalar_codec.dump_json(value)
+        return json_codec.dump_json(value)
     return str(value)
 
 
@@ -223,10 +224,10 @@ class _Codec:
 
 _TEXT_CODEC: Final = _Codec(_render_bytes, scalar_codec.decode_utf8, _render_bytes, scalar_codec.decode_utf8)
 _JSON_CODEC: Final = _Codec(
-    scalar_codec.encode_json_text,
-    scalar_codec.decode_json_text,
-    scalar_codec.encode_json_text,
-    scalar_codec.decode_json_text,
+    json_codec.encode_json_text,
+    json_codec.decode_json_text,
+    json_codec.encode_json_text,
+    json_codec.decode_json_text,
 )
 _BITS_CODEC: Final = _Codec(
     scalar_codec.encode_bits_text,
@@ -339,10 +340,10 @@ _CODECS: Final[Mapping[int, _Codec]] = MappingProxyType(
             scalar_codec.decode_uuid_binary,
         ),
         JSONB: _Codec(
-            scalar_codec.encode_jsonb_text,
-            scalar_codec.decode_json_text,
-            scalar_codec.encode_jsonb_binary,
-            scalar_codec.decode_jsonb_binary,
+            json_codec.encode_jsonb_text,
+            json_codec.decode_json_text,
+            json_codec.encode_jsonb_binary,
+            json_codec.decode_jsonb_binary,
         ),
     }
 )

@@ -122,6 +122,21 @@ def _pin_numeric_literals(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+def _bytea_hex_literals(tree: exp.Expression) -> exp.Expression:
+    r"""``'\xdeadbeef'::bytea`` is hex in PostgreSQL; DuckDB's BLOB cast reads escapes instead."""
+    for cast in tree.find_all(exp.Cast):
+        literal = cast.this
+        if (
+            isinstance(cast.to, exp.DataType)
+            and cast.to.this in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB)
+            and isinstance(literal, exp.Literal)
+            and literal.is_string
+            and str(literal.this).startswith("\\x")
+        ):
+            cast.replace(exp.Anonymous(this="unhex", expressions=[exp.Literal.string(str(literal.this)[2:])]))
+    return tree
+
+
 def _with_parameters(
     tree: exp.Expression, param_oids: Sequence[int], *, as_null: bool, values: Sequence[Any] = ()
 ) -> str:
@@ -148,8 +163,8 @@ def _with_parameters(
 def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -> CompiledQuery:
     """Compile a PostgreSQL SELECT tree for DuckDB."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
-    tree = _pin_numeric_literals(tree.copy())
-    projections = naming.select_list(tree)
+    projections = naming.select_list(tree)  # names come from the statement as written
+    tree = _bytea_hex_literals(_pin_numeric_literals(tree.copy()))
     return CompiledQuery(
         duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
         describe_sql=_with_parameters(tree, param_oids, as_null=True),

@@ -91,7 +91,8 @@ def fetch_wire(connection: psycopg.Connection[tuple[object, ...]], query: str) -
         cursor = connection.execute(query, binary=binary)
         assert cursor.description is not None
         row = cursor.fetchone()
-        assert row is not None and isinstance(row[0], bytes), row
+        assert row is not None
+        assert isinstance(row[0], bytes), row
         results.append((cursor.description[0].type_code, row[0]))
     (oid, text), (binary_oid, data) = results
     assert oid == binary_oid
@@ -205,7 +206,8 @@ REFERENCE: list[tuple[str, int, object]] = [
     ("ARRAY[[1, 2], [3, 4]]", t.INT4_ARRAY, [[1, 2], [3, 4]]),
     ("ARRAY[1::int8]", t.INT8_ARRAY, [1]),
     (
-        "ARRAY['a b', 'c\"d', NULL, '', 'NULL', 'null', 'x\\y', '{', ' ', '\u00e9', 'a,b', E'tab\\there']::text[]",
+        "ARRAY['a b', 'c\"d', NULL, '', 'NULL', 'null', 'x\\y', '{', ' ', '\u00e9', 'a,b',"
+        " E'tab\\there']::text[]",
         t.TEXT_ARRAY,
         ["a b", 'c"d', None, "", "NULL", "null", "x\\y", "{", " ", "\u00e9", "a,b", "tab\there"],
     ),
@@ -471,9 +473,52 @@ def test_random_numerics_match_numeric_send(raw_postgres: psycopg.Connection[tup
     rows = raw_postgres.execute(
         "SELECT x::text, numeric_send(x) FROM unnest(%s::numeric[]) WITH ORDINALITY AS u(x, n) ORDER BY n",
         [values],
+        binary=True,
     ).fetchall()
     for value, (text, binary) in zip(values, rows, strict=True):
         expected_text = text.encode() if isinstance(text, str) else text
         assert t.encode_text(t.NUMERIC, value) == expected_text, value
         assert t.encode_binary(t.NUMERIC, value) == binary, value
         assert t.decode_binary(t.NUMERIC, binary) == value
+
+
+def test_random_intervals_and_timestamps_print_like_postgresql(
+    raw_postgres: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    rng = random.Random(11)
+    fields = [(0, 0, 0)]
+    for _ in range(1500):
+        months = rng.choice([0, rng.randint(-30, 30), rng.randint(-(2**31) + 1, 2**31 - 1)])
+        days = rng.choice([0, rng.randint(-40, 40), rng.randint(-(2**31) + 1, 2**31 - 1)])
+        micros = rng.choice([0, rng.randint(-(10**11), 10**11), rng.randint(-(2**62), 2**62)])
+        fields.append((months, days, micros))
+    # Interval * float8 is exact only below 2**53, so whole hours and the rest are added separately.
+    hours = [int(micros / 3_600_000_000) for _, _, micros in fields]
+    rest = [micros - h * 3_600_000_000 for (_, _, micros), h in zip(fields, hours, strict=True)]
+    rows = raw_postgres.execute(
+        "SELECT v::text, v FROM (SELECT make_interval(months => m, days => d, hours => h)"
+        " + r * interval '1 microsecond' AS v, n FROM unnest(%s::int[], %s::int[], %s::int[], %s::int8[])"
+        " WITH ORDINALITY AS f(m, d, h, r, n)) s ORDER BY n",
+        [[m for m, _, _ in fields], [d for _, d, _ in fields], hours, rest],
+        binary=True,
+    ).fetchall()
+    for (months, days, micros), (text, binary) in zip(fields, rows, strict=True):
+        interval = Interval(months, days, micros)
+        assert t.encode_text(t.INTERVAL, interval) == text, interval
+        assert t.encode_binary(t.INTERVAL, interval) == binary, interval
+        assert parse_interval(text.decode()) == interval
+
+    offsets = [rng.randint(-63_082_281_600 * 10**6, 252_455_615_999 * 10**6) for _ in range(1500)]
+    rows = raw_postgres.execute(
+        "SELECT v::text, v, (v AT TIME ZONE 'UTC')::text FROM (SELECT timestamp '2000-01-01'"
+        " + make_interval(days => d) + r * interval '1 microsecond' AS v, n"
+        " FROM unnest(%s::int[], %s::int8[]) WITH ORDINALITY AS f(d, r, n)) s ORDER BY n",
+        [[u // 86_400_000_000 for u in offsets], [u % 86_400_000_000 for u in offsets]],
+        binary=True,
+    ).fetchall()
+    for micros, (text, binary, text_tz) in zip(offsets, rows, strict=True):
+        stamp = dt.datetime(2000, 1, 1) + dt.timedelta(microseconds=micros)
+        assert t.encode_text(t.TIMESTAMP, stamp) == text
+        assert t.encode_binary(t.TIMESTAMP, stamp) == binary
+        assert t.encode_text(t.TIMESTAMPTZ, stamp.replace(tzinfo=UTC)) == text_tz
+        assert t.decode_text(t.TIMESTAMP, text) == stamp

@@ -137,6 +137,15 @@ def test_verify_cleartext_accepts_equivalent_forms_after_saslprep() -> None:
     assert verify_cleartext(dict(POSTGRES_VERIFIERS)["a\u0340"], "\u00e0") is False
 
 
+def test_password_with_nul_never_matches_and_cannot_be_stored() -> None:
+    verifier = POSTGRES_VERIFIERS[0][1]
+    # HMAC zero-pads short keys, so without this rule "pw\0" would derive the same keys as "pw".
+    assert verify_cleartext(verifier, "pw\x00") is False
+    assert verify_cleartext(verifier, b"pw\x00\x00") is False
+    with pytest.raises(ValueError, match="NUL"):
+        make_scram_verifier("pw\x00")
+
+
 def test_scram_verifier_fields_and_round_trip() -> None:
     text = POSTGRES_VERIFIERS[0][1]
     parsed = ScramVerifier.parse(text)

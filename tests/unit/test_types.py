@@ -170,7 +170,7 @@ def test_registry_describes_types_like_pg_type() -> None:
 
 # --- known output (taken from PostgreSQL) ------------------------------------------------------
 
-KNOWN_TEXT: list[tuple[int, object, bytes]] = [
+KNOWN_TEXT: list[tuple[int, object, bytes | None]] = [
     (t.BOOL, True, b"t"),
     (t.BOOL, False, b"f"),
     (t.BYTEA, b"\x01\x02\xff", b"\\x0102ff"),
@@ -309,7 +309,9 @@ def test_binary_output_matches_postgresql(oid: int, value: object, expected: byt
 
 
 def test_monthdaynano_from_duckdb_arrow_keeps_months() -> None:
-    table = duckdb.sql("SELECT INTERVAL '1 year 2 months 3 days 04:05:06.5' AS i").arrow().read_all()
+    relation = duckdb.sql("SELECT INTERVAL '1 year 2 months 3 days 04:05:06.5' AS i")
+    assert relation is not None
+    table = relation.arrow().read_all()
     value = table.column(0)[0].as_py()
     assert t.encode_text(t.INTERVAL, value) == b"1 year 2 mons 3 days 04:05:06.5"
     assert t.encode_binary(t.INTERVAL, value) == t.encode_binary(t.INTERVAL, Interval(14, 3, 14_706_500_000))
@@ -321,7 +323,10 @@ ACCEPTED_TEXT: list[tuple[int, bytes, object]] = [
     *((t.BOOL, word, True) for word in (b"t", b"true", b"TRUE", b" yes ", b"y", b"on", b"1", b"tr")),
     *((t.BOOL, word, False) for word in (b"f", b"false", b"no", b"n", b"off", b"of", b"0", b"FALSE ")),
     (t.INT4, b" -12 ", -12),
-    (t.INT4, b"1_000", 1000),  # PostgreSQL 16 accepts underscores
+    (t.INT4, b"1_000", 1000),  # PostgreSQL 16 accepts underscores and non-decimal literals
+    (t.INT4, b"-0x1F", -31),
+    (t.INT8, b"0b101", 5),
+    (t.INT2, b"012", 12),
     (t.INT8, b"+9223372036854775807", 2**63 - 1),
     (t.OID, b"-1", 4294967295),
     (t.FLOAT8, b"  -Infinity", -math.inf),
