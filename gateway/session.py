@@ -56,7 +56,11 @@ def _syntax_error(exc: ParseError, sql: str) -> errors.SyntaxError_:
     detail = exc.errors[0] if exc.errors else {}
     line, column = int(detail.get("line") or 1), int(detail.get("col") or 1)
     lines = sql.splitlines(keepends=True)
-    position = sum(len(text) for text in lines[: line - 1]) + max(column - len(str(detail.get("highlight") or "")), 0) + 1
+    position = (
+        sum(len(text) for text in lines[: line - 1])
+        + max(column - len(str(detail.get("highlight") or "")), 0)
+        + 1
+    )
     near = str(detail.get("highlight") or "").strip()
     message = f'syntax error at or near "{near}"' if near else "syntax error"
     description = str(detail.get("description") or "")
@@ -145,7 +149,9 @@ class Session:
             self.state.statement_failed()
             raise
 
-    async def _execute(self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]) -> Result:
+    async def _execute(
+        self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]
+    ) -> Result:
         if isinstance(statement, st.SelectStatement):
             assert prepared.compiled is not None
             columns, rows = await self.engine.execute(prepared.compiled, params)
@@ -189,7 +195,11 @@ class Session:
 
     def _show_columns(self, name: str) -> tuple[Column, ...]:
         if name == "all":
-            return (Column("name", pgtypes.TEXT), Column("setting", pgtypes.TEXT), Column("description", pgtypes.TEXT))
+            return (
+                Column("name", pgtypes.TEXT),
+                Column("setting", pgtypes.TEXT),
+                Column("description", pgtypes.TEXT),
+            )
         return (Column(canonical_name(name), pgtypes.TEXT),)
 
     def _show(self, name: str) -> Result:
@@ -213,7 +223,9 @@ class Session:
         if action == "BEGIN":
             result = Result("BEGIN")
             if not self.state.begin():
-                result.notices.append(Notice("there is already a transaction in progress", "25001", "WARNING"))
+                result.notices.append(
+                    Notice("there is already a transaction in progress", "25001", "WARNING")
+                )
             return result
         was_in, failed = self.state.end()
         result = Result("ROLLBACK" if failed or action == "ROLLBACK" else "COMMIT")
@@ -256,7 +268,9 @@ class Session:
             if statement.deallocate == "":
                 self.statements.clear()
             elif self.statements.pop(statement.deallocate, None) is None:
-                raise errors.InvalidStatementName(f'prepared statement "{statement.deallocate}" does not exist')
+                raise errors.InvalidStatementName(
+                    f'prepared statement "{statement.deallocate}" does not exist'
+                )
         if statement.close is not None:
             if statement.close == "":
                 self.close_portals()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.fixtures.gateway import GatewayEndpoint, running_gateway
 
 SCRAM_USER = "laminar_scram"
-SCRAM_PASSWORD = "correct horse battery staple"  # noqa: S105 - test credential
+SCRAM_PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")

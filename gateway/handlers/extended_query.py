@@ -24,7 +24,7 @@ def _decode_parameters(prepared: PreparedStatement, bind: m.Bind) -> tuple[Any, 
     oids = prepared.param_oids
     if len(bind.params) != len(oids):
         raise errors.ProtocolViolation(
-            f'bind message supplies {len(bind.params)} parameters, but prepared statement '
+            f"bind message supplies {len(bind.params)} parameters, but prepared statement "
             f'"{bind.statement}" requires {len(oids)}'
         )
     formats = resolve_formats(len(oids), bind.param_formats) if oids else ()
@@ -44,7 +44,11 @@ def _decode_parameters(prepared: PreparedStatement, bind: m.Bind) -> tuple[Any, 
             raise
         except (ValueError, TypeError, ArithmeticError, UnicodeDecodeError) as exc:
             type_name = pgtypes.TYPES_BY_OID[oid].name if oid in pgtypes.TYPES_BY_OID else str(oid)
-            error = errors.InvalidBinaryRepresentation if fmt == BINARY_FORMAT else errors.InvalidTextRepresentation
+            error = (
+                errors.InvalidBinaryRepresentation
+                if fmt == BINARY_FORMAT
+                else errors.InvalidTextRepresentation
+            )
             raise error(f"invalid input for parameter ${number} of type {type_name}: {exc}") from exc
     return tuple(values)
 

@@ -30,7 +30,9 @@ def resolve_formats(count: int, requested: Sequence[int]) -> tuple[int, ...]:
     if len(requested) == 1:
         return (requested[0],) * count
     if len(requested) != count:
-        raise ProtocolViolation(f"bind message has {len(requested)} result formats but query has {count} columns")
+        raise ProtocolViolation(
+            f"bind message has {len(requested)} result formats but query has {count} columns"
+        )
     return tuple(requested)
 
 
@@ -92,6 +94,11 @@ def data_rows(rows: Sequence[Row], column_encoders: Sequence[Encoder]) -> bytes:
     out = []
     for row in rows:
         out.append(
-            encode_row([None if value is None else enc(value) for value, enc in zip(row, column_encoders, strict=True)])
+            encode_row(
+                [
+                    None if value is None else enc(value)
+                    for value, enc in zip(row, column_encoders, strict=True)
+                ]
+            )
         )
     return b"".join(out)

@@ -1,11 +1,13 @@
 """Wire codecs for PostgreSQL's date/time types: date, time, timetz, timestamp, timestamptz, interval.
 
-Text output matches PostgreSQL with DateStyle=ISO, IntervalStyle=postgres and TimeZone=UTC (the
-gateway's session settings); binary output is the `*send` format (microseconds / days since
-2000-01-01, interval as micros + days + months). Input parsing accepts what drivers send: ISO
-dates and timestamps with ' ' or 'T', fractional seconds, zone offsets ('Z', '+02', '+05:30',
-'-0800', zone names), 'infinity' / 'epoch', and intervals in postgres style
-('1 year 2 mons -3 days 04:05:06.5', '@ 1 day ago', '1 day, 2:03:04') or ISO 8601 ('P1DT2H').
+Text output matches PostgreSQL with DateStyle=ISO and IntervalStyle=postgres; timestamptz and
+timetz print at the value's own UTC offset (naive values count as UTC), so a caller shows the
+session's TimeZone by converting with astimezone() first. Binary output is the `*send` format
+(microseconds / days since 2000-01-01, interval as micros + days + months). Input parsing
+accepts what drivers send: ISO dates and timestamps with ' ' or 'T', fractional seconds, zone
+offsets ('Z', '+02', '+05:30', '-0800', zone names), 'infinity' / 'epoch', and intervals in
+postgres style ('1 year 2 mons -3 days 04:05:06.5', '@ 1 day ago', '1 day, 2:03:04') or
+ISO 8601 ('P1DT2H').
 
 Python has no infinite dates: +-infinity map to date.max/min and datetime.max/min (and back), the
 same convention DuckDB uses when it hands such values to Python.
@@ -284,6 +286,15 @@ def encode_timetz_text(value: object) -> bytes:
 
 
 def encode_timestamp_text(value: object, with_zone: bool) -> bytes:
+    """timestamp_out / timestamptz_out. An aware value is printed at its own UTC offset, which is what
+    PostgreSQL prints in a session whose TimeZone gives that offset: convert with astimezone() to
+    the session's zone first. Naive values count as UTC for timestamptz."""
+    if with_zone and isinstance(value, dt.datetime) and value.tzinfo is not None:
+        offset = value.utcoffset()
+        wall = value.replace(tzinfo=None)
+        if offset is not None and not _infinity_sign(wall):
+            clock = _format_clock(wall.hour, wall.minute, wall.second, wall.microsecond)
+            return f"{_format_date(wall)} {clock}{_format_offset(offset)}".encode()
     stamp = _as_timestamp(value, with_zone)
     sign = _infinity_sign(stamp)
     if sign:

@@ -4,8 +4,10 @@
 array/element OIDs, category). `encode_text` / `encode_binary` turn a Python value from DuckDB's
 `fetchall()` into the bytes of a DataRow column; `decode_text` / `decode_binary` turn a Bind
 parameter into the Python value DuckDB accepts. NULL never reaches these functions: the caller
-sends/reads length -1. `oid_for_duckdb_type` picks the OID a DuckDB result column is announced
-with in RowDescription, and `duckdb_type_for_oid` the DuckDB type a typed parameter is cast to.
+sends/reads length -1. Aware timestamptz values print at their own UTC offset: convert them to
+the session's TimeZone (astimezone) before encoding, since DuckDB hands them in its own TimeZone.
+`oid_for_duckdb_type` picks the OID a DuckDB result column is announced with in RowDescription,
+and `duckdb_type_for_oid` the DuckDB type a typed parameter is cast to.
 
 Codecs for the individual types live in `scalar_codec`, `datetime_codec`, `json_codec` and
 `array_codec`; this module is the registry and the dispatch. All of it is sans-IO and pure.

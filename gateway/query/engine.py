@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+from duckdb import func as duckdb_func
 from duckdb import sqltypes
 from sqlglot import exp
 
@@ -75,7 +76,8 @@ def _literal(node: exp.Expression) -> tuple[Any, int] | None:
 
 def _literal_row(tree: exp.Expression) -> tuple[tuple[Any, int], ...] | None:
     if not isinstance(tree, exp.Select) or any(
-        tree.args.get(key) for key in ("from_", "where", "group", "having", "order", "limit", "with_", "joins")
+        tree.args.get(key)
+        for key in ("from_", "where", "group", "having", "order", "limit", "with_", "joins")
     ):
         return None
     items = [_literal(node) for node in tree.expressions]
@@ -95,7 +97,7 @@ def _decimal_type(text: str) -> exp.DataType | None:
         return None
     if not value.is_finite():
         return None
-    sign, digits, exponent = value.as_tuple()
+    _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
     scale = max(-exponent, 0)
     precision = max(len(digits) + max(exponent, 0), scale, 1)
@@ -128,7 +130,8 @@ def _bytea_hex_literals(tree: exp.Expression) -> exp.Expression:
         literal = cast.this
         if (
             isinstance(cast.to, exp.DataType)
-            and cast.to.this in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB)
+            and cast.to.this
+            in (exp.DataType.Type.VARBINARY, exp.DataType.Type.BINARY, exp.DataType.Type.BLOB)
             and isinstance(literal, exp.Literal)
             and literal.is_string
             and str(literal.this).startswith("\\x")
@@ -149,7 +152,11 @@ def _with_parameters(
         number = int(node.name if isinstance(node, exp.Placeholder) else node.this.name)
         oid = param_oids[number - 1]
         duck_type: str | exp.DataType = pgtypes.duckdb_type_for_oid(oid)
-        if oid == pgtypes.NUMERIC and number <= len(values) and isinstance(values[number - 1], decimal.Decimal):
+        if (
+            oid == pgtypes.NUMERIC
+            and number <= len(values)
+            and isinstance(values[number - 1], decimal.Decimal)
+        ):
             duck_type = _decimal_type(str(values[number - 1])) or duck_type
         if isinstance(node.parent, exp.Cast) and _is_unconstrained_numeric(node.parent.to):
             node.parent.set("to", exp.DataType.build(duck_type) if isinstance(duck_type, str) else duck_type)
@@ -255,13 +262,21 @@ class QueryEngine:
             "pg_postmaster_start_time()": "NULL::TIMESTAMPTZ",
         }
         con.create_function(
-            "pg_sleep", self._pg_sleep, [sqltypes.DOUBLE], sqltypes.VARCHAR,
-            side_effects=True, null_handling="special",
+            "pg_sleep",
+            self._pg_sleep,
+            [sqltypes.DOUBLE],
+            sqltypes.VARCHAR,
+            side_effects=True,
+            null_handling=duckdb_func.SPECIAL,
         )
         # DuckDB has a current_setting of its own (for DuckDB settings): shadow it with a macro.
         con.create_function(
-            "laminar_current_setting", self._current_setting, [sqltypes.VARCHAR], sqltypes.VARCHAR,
-            side_effects=True, null_handling="special",
+            "laminar_current_setting",
+            self._current_setting,
+            [sqltypes.VARCHAR],
+            sqltypes.VARCHAR,
+            side_effects=True,
+            null_handling=duckdb_func.SPECIAL,
         )
         macros["current_setting(name)"] = "laminar_current_setting(name)"
         for signature, body in macros.items():
@@ -331,7 +346,8 @@ class QueryEngine:
             cursor.close()
 
     def _literal_columns(self, compiled: CompiledQuery) -> tuple[Column, ...]:
-        assert compiled.literal_row is not None and compiled.names is not None
+        assert compiled.literal_row is not None
+        assert compiled.names is not None
         return tuple(
             Column(name, oid, pgtypes.TYPES_BY_OID[oid].typlen)
             for name, (_, oid) in zip(compiled.names, compiled.literal_row, strict=True)

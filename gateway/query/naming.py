@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from gateway.protocol import types as pgtypes
 from gateway.sql.params import oid_of_datatype
 
 UNNAMED = "?column?"
@@ -31,8 +32,6 @@ def _type_name(datatype: exp.DataType) -> str:
     oid = oid_of_datatype(datatype)
     if oid is None:
         return datatype.sql("postgres").lower()
-    from gateway.protocol import types as pgtypes
-
     return pgtypes.TYPES_BY_OID[oid].name
 
 

@@ -19,7 +19,7 @@ from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.errors import ParseError
 from sqlglot.parsers.postgres import PostgresParser
-from sqlglot.tokens import Token, TokenType
+from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.trie import new_trie
 
 from gateway.sql import ast
@@ -81,10 +81,10 @@ class LaminarParser(PostgresParser):
         if self._match(TokenType.ALL) or self._match(TokenType.STAR):
             return None
         ident = self._parse_id_var(any_token=True)
-        if ident is None:
+        if not isinstance(ident, exp.Identifier):
             self.raise_error("Expected a name")
             return None
-        return ident.name if ident.quoted else ident.name.lower()
+        return str(ident.name) if ident.quoted else str(ident.name).lower()
 
     def _parse_setting_name(self) -> str:
         words = self._remaining_words()
@@ -165,8 +165,8 @@ class LaminarParser(PostgresParser):
         ):
             self._advance(2)
             return self._parse_transaction()
-        result: exp.Expression | None = super()._parse_statement()
-        return result
+        result = super()._parse_statement()
+        return result if isinstance(result, exp.Expression) else None
 
 
 class Laminar(Postgres):
@@ -192,7 +192,7 @@ def parse(sql: str) -> list[exp.Expression]:
     return [
         statement
         for statement in statements
-        if statement is not None and not isinstance(statement, exp.Semicolon)
+        if isinstance(statement, exp.Expression) and not isinstance(statement, exp.Semicolon)
     ]
 
 

@@ -8,6 +8,8 @@ other side of a comparison or arithmetic (``$1 + 1``, ``x = $1``), and falls bac
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlglot import exp
 
 from gateway.errors import IndeterminateDatatype
@@ -18,7 +20,7 @@ UNSPECIFIED = 0
 _BINARY_CONTEXT = (exp.Binary, exp.Between, exp.In)
 
 # sqlglot data-type names → PostgreSQL OIDs (the types a cast can name).
-_DATATYPE_OIDS: dict[exp.DataType.Type, int] = {
+_DATATYPE_OIDS: dict[Any, int] = {  # sqlglot DataType.Type → OID
     exp.DataType.Type.BOOLEAN: pgtypes.BOOL,
     exp.DataType.Type.SMALLINT: pgtypes.INT2,
     exp.DataType.Type.INT: pgtypes.INT4,
@@ -59,11 +61,11 @@ def oid_of_datatype(datatype: exp.DataType) -> int | None:
 
 def placeholders(tree: exp.Expression) -> list[exp.Placeholder | exp.Parameter]:
     """Every $n placeholder in the statement."""
-    return [
-        node
-        for node in tree.find_all(exp.Placeholder, exp.Parameter)
-        if _placeholder_number(node) is not None
-    ]
+    found: list[exp.Placeholder | exp.Parameter] = []
+    for node in tree.find_all(exp.Placeholder, exp.Parameter):
+        if isinstance(node, exp.Placeholder | exp.Parameter) and _placeholder_number(node) is not None:
+            found.append(node)
+    return found
 
 
 def _placeholder_number(node: exp.Expression) -> int | None:
@@ -94,7 +96,7 @@ def _context_oid(node: exp.Expression) -> int | None:
         return oid_of_datatype(parent.to)
     if isinstance(parent, _BINARY_CONTEXT):
         for sibling in parent.iter_expressions():
-            if sibling is not node:
+            if sibling is not node and isinstance(sibling, exp.Expression):
                 found = _literal_oid(sibling)
                 if found is not None:
                     return found
@@ -117,7 +119,9 @@ def infer_parameter_types(tree: exp.Expression, declared: tuple[int, ...]) -> tu
         given = declared[number - 1] if number <= len(declared) else UNSPECIFIED
         if given != UNSPECIFIED:
             if given not in pgtypes.TYPES_BY_OID:
-                raise IndeterminateDatatype(f"parameter ${number} has a type (OID {given}) Laminar does not know")
+                raise IndeterminateDatatype(
+                    f"parameter ${number} has a type (OID {given}) Laminar does not know"
+                )
             result.append(given)
         else:
             result.append(inferred.get(number, pgtypes.TEXT))

@@ -67,8 +67,14 @@ class NoOpStatement:
 
 
 Statement = (
-    SelectStatement | SetStatement | ShowStatement | ResetStatement | TransactionStatement
-    | SavepointStatement | SessionResetStatement | NoOpStatement
+    SelectStatement
+    | SetStatement
+    | ShowStatement
+    | ResetStatement
+    | TransactionStatement
+    | SavepointStatement
+    | SessionResetStatement
+    | NoOpStatement
 )
 
 
@@ -129,8 +135,9 @@ def _classify_session(tree: exp.Expression) -> Statement | None:
         )
     elif isinstance(tree, ast.ClosePortal):
         name = tree.this
-        result = SessionResetStatement("CLOSE CURSOR ALL" if name is None else "CLOSE CURSOR",
-                                       close="" if name is None else str(name))
+        result = SessionResetStatement(
+            "CLOSE CURSOR ALL" if name is None else "CLOSE CURSOR", close="" if name is None else str(name)
+        )
     elif isinstance(tree, ast.Listen):
         result = NoOpStatement("UNLISTEN" if tree.args.get("unlisten") else "LISTEN")
     elif isinstance(tree, ast.Savepoint):
@@ -163,4 +170,3 @@ def classify(tree: exp.Expression) -> Statement:
         raise FeatureNotSupported(f"{word} is not supported by Laminar")
     kind = type(tree).__name__.upper()
     raise FeatureNotSupported(f"{kind} statements are not supported by Laminar yet")
-
