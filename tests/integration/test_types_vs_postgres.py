@@ -16,6 +16,7 @@ import math
 import random
 import struct
 import uuid
+import zoneinfo
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -522,3 +523,24 @@ def test_random_intervals_and_timestamps_print_like_postgresql(
         assert t.encode_binary(t.TIMESTAMP, stamp) == binary
         assert t.encode_text(t.TIMESTAMPTZ, stamp.replace(tzinfo=UTC)) == text_tz
         assert t.decode_text(t.TIMESTAMP, text) == stamp
+
+
+@pytest.mark.parametrize("zone_name", ["Asia/Kolkata", "America/St_Johns", "Europe/Paris", "UTC"])
+def test_timestamptz_converted_to_the_session_zone_prints_like_postgresql(
+    raw_postgres: psycopg.Connection[tuple[object, ...]], zone_name: str
+) -> None:
+    """Converting to the session's TimeZone before encoding gives what PostgreSQL prints there
+    (including Paris's pre-1911 local mean time offset of +00:09:21)."""
+    instants = ["2020-01-01 01:02:03.5+00", "2020-07-01 12:00:00+00", "1900-01-01 00:00:00+00", "infinity"]
+    raw_postgres.execute(f"SET TimeZone = '{zone_name}'")
+    try:
+        for instant in instants:
+            oid, text, binary = fetch_wire(raw_postgres, f"SELECT '{instant}'::timestamptz")
+            value = t.decode_binary(oid, binary)
+            assert isinstance(value, dt.datetime)
+            if value not in (dt.datetime.max.replace(tzinfo=UTC), dt.datetime.min.replace(tzinfo=UTC)):
+                value = value.astimezone(zoneinfo.ZoneInfo(zone_name))
+            assert t.encode_text(t.TIMESTAMPTZ, value) == text
+            assert t.encode_binary(t.TIMESTAMPTZ, value) == binary
+    finally:
+        raw_postgres.execute("SET TimeZone = 'UTC'")

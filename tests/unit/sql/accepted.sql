@@ -1,0 +1,70 @@
+-- Statements the Laminar dialect accepts, each with the typed statement it becomes.
+-- Format: a header line "-- accept: <StatementClass>" and the statement's lines after it.
+-- accept: SelectStatement
+SELECT 1
+-- accept: SelectStatement
+SELECT x::text, now() FROM generate_series(1, 3) AS x WHERE x > $1
+-- accept: SelectStatement
+WITH t AS (SELECT 1 AS a) SELECT a FROM t UNION ALL SELECT 2
+-- accept: SelectStatement
+SELECT INTERVAL '1 day 02:03:04', '\xdeadbeef'::bytea, ARRAY[1, 2]::int4[]
+-- accept: SetStatement
+SET extra_float_digits = 3
+-- accept: SetStatement
+SET application_name TO 'psql'
+-- accept: SetStatement
+SET SESSION TimeZone = 'UTC'
+-- accept: SetStatement
+SET LOCAL statement_timeout = 0
+-- accept: SetStatement
+SET TIME ZONE 'UTC'
+-- accept: SetStatement
+set client_encoding='utf-8'
+-- accept: SetStatement
+SET myapp.tenant = 'acme'
+-- accept: NoOpStatement
+SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED
+-- accept: ShowStatement
+SHOW transaction isolation level
+-- accept: ShowStatement
+SHOW ALL
+-- accept: ShowStatement
+show server_version
+-- accept: ResetStatement
+RESET ALL
+-- accept: ResetStatement
+RESET application_name
+-- accept: SessionResetStatement
+DISCARD ALL
+-- accept: SessionResetStatement
+DEALLOCATE ALL
+-- accept: SessionResetStatement
+DEALLOCATE PREPARE s1
+-- accept: SessionResetStatement
+CLOSE ALL
+-- accept: NoOpStatement
+UNLISTEN *
+-- accept: NoOpStatement
+LISTEN events
+-- accept: TransactionStatement
+BEGIN
+-- accept: TransactionStatement
+START TRANSACTION ISOLATION LEVEL SERIALIZABLE
+-- accept: TransactionStatement
+COMMIT
+-- accept: TransactionStatement
+END
+-- accept: TransactionStatement
+ROLLBACK
+-- accept: SavepointStatement
+SAVEPOINT sp1
+-- accept: SavepointStatement
+RELEASE SAVEPOINT sp1
+-- accept: SavepointStatement
+RELEASE sp1
+-- accept: SavepointStatement
+ROLLBACK TO SAVEPOINT sp1
+-- accept: SelectStatement
+SELECT pg_advisory_unlock_all()
+-- accept: SelectStatement
+SELECT current_setting('jit')
