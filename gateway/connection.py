@@ -50,6 +50,7 @@ class ClientConnection:
         self._writer = writer
         self._config = config
         self._buffer = bytearray()
+        self._offset = 0
         self._output = Output(writer)
         self._state = ConnectionState()
         self._tls_done = False
@@ -63,6 +64,8 @@ class ClientConnection:
         self._buffer += data
 
     async def _next_startup_packet(self) -> m.StartupPacket:
+        del self._buffer[: self._offset]
+        self._offset = 0
         while (decoded := m.decode_startup(self._buffer)) is None:
             await self._fill()
         packet, used = decoded
@@ -70,11 +73,16 @@ class ClientConnection:
         return packet
 
     async def _next_message(self) -> m.FrontendMessage:
-        while (decoded := m.decode_frontend(self._buffer, self._config.max_message_size)) is None:
+        # Messages are decoded in place from an offset; consumed bytes are dropped only when the
+        # buffer runs dry, so a pipelined batch costs one copy rather than one per message.
+        while (
+            decoded := m.decode_frontend(self._buffer, self._config.max_message_size, self._offset)
+        ) is None:
+            del self._buffer[: self._offset]
+            self._offset = 0
             await self._output.flush()
             await self._fill()
-        message, used = decoded
-        del self._buffer[:used]
+        message, self._offset = decoded
         return message
 
     def _send_error(self, exc: BaseException) -> None:
@@ -144,7 +152,7 @@ class ClientConnection:
         while True:
             packet = await self._next_startup_packet()
             if isinstance(packet, m.SSLRequest):
-                if self._buffer:
+                if self._buffer:  # bytes after an SSLRequest would bypass encryption
                     raise errors.ProtocolViolation("received unencrypted data after SSL request")
                 if self._config.tls is not None and not self._tls_done:
                     self._writer.write(b"S")

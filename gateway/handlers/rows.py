@@ -36,7 +36,9 @@ def resolve_formats(count: int, requested: Sequence[int]) -> tuple[int, ...]:
     return tuple(requested)
 
 
-def row_description(columns: Sequence[Column], formats: Sequence[int]) -> bytes:
+@lru_cache(maxsize=1024)
+def row_description(columns: tuple[Column, ...], formats: tuple[int, ...]) -> bytes:
+    """RowDescription bytes; cached, since a prepared statement describes the same way each time."""
     return m.RowDescription(
         tuple(
             m.FieldDescription(c.name, c.type_oid, c.type_size, c.type_modifier, fmt)
@@ -50,8 +52,9 @@ def _zone(name: str) -> dt.tzinfo:
     return dt.UTC if name == "UTC" else zoneinfo.ZoneInfo(name)
 
 
-def encoders(columns: Sequence[Column], formats: Sequence[int], time_zone: str) -> list[Encoder]:
-    """One encoder per column for the requested formats."""
+@lru_cache(maxsize=1024)
+def encoders(columns: tuple[Column, ...], formats: tuple[int, ...], time_zone: str) -> tuple[Encoder, ...]:
+    """One encoder per column for the requested formats (cached per result shape)."""
     result: list[Encoder] = []
     zone = _zone(time_zone)
     for column, fmt in zip(columns, formats, strict=True):
@@ -64,11 +67,11 @@ def encoders(columns: Sequence[Column], formats: Sequence[int], time_zone: str) 
             base = _text_encoder(oid)
         else:
             raise ProtocolViolation(f"unsupported format code {fmt}")
-        if oid == pgtypes.TIMESTAMPTZ and zone is not dt.UTC:
+        if oid == pgtypes.TIMESTAMPTZ:  # DuckDB hands out values in its own zone: always convert
             result.append(_in_zone(base, zone))
         else:
             result.append(base)
-    return result
+    return tuple(result)
 
 
 def _text_encoder(oid: int) -> Encoder:

@@ -42,7 +42,7 @@ class _Reader:
     __slots__ = ("data", "pos")
 
     def __init__(self, data: Buffer) -> None:
-        self.data = bytes(data)
+        self.data = data if isinstance(data, bytes) else bytes(data)
         self.pos = 0
 
     def _take(self, size: int) -> bytes:
@@ -402,21 +402,28 @@ def _decode_frontend_body(type_code: bytes, r: _Reader) -> FrontendMessage:
     return message
 
 
+_SYNC = Sync()
+_FLUSH = Flush()
+
+
 def decode_frontend(
-    buffer: Buffer, max_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    buffer: Buffer, max_size: int = DEFAULT_MAX_MESSAGE_SIZE, start: int = 0
 ) -> tuple[FrontendMessage, int] | None:
-    """Decode one typed frontend message, or None if the buffer holds only part of one."""
-    if len(buffer) < 5:
+    """Decode one typed frontend message at ``start``, or None if the buffer holds only part
+    of one. Returns the message and the offset just past it."""
+    if len(buffer) - start < 5:
         return None
-    type_code, length = _HEADER.unpack_from(buffer, 0)
+    type_code, length = _HEADER.unpack_from(buffer, start)
     if length < 4:
         raise ProtocolViolation(f"invalid message length {length}")
     if length > max_size:
         raise ProtocolViolation(f"message of {length} bytes exceeds the limit of {max_size} bytes")
-    end = 1 + length
+    end = start + 1 + length
     if len(buffer) < end:
         return None
-    return _decode_frontend_body(type_code, _Reader(memoryview(buffer)[5:end])), end
+    if length == 4 and type_code in (b"S", b"H"):  # the commonest messages have no body
+        return (_SYNC if type_code == b"S" else _FLUSH), end
+    return _decode_frontend_body(type_code, _Reader(bytes(memoryview(buffer)[start + 5 : end]))), end
 
 
 # =================================================================================================

@@ -68,11 +68,17 @@ def test_several_statements_split_and_empty_ones_dropped() -> None:
 
 
 def test_session_statements_carry_their_details() -> None:
-    assert st.classify(parse("SHOW transaction isolation level")[0]) == st.ShowStatement("transaction_isolation")
-    assert st.classify(parse("SET TIME ZONE 'Europe/Berlin'")[0]) == st.SetStatement("timezone", "Europe/Berlin")
+    assert st.classify(parse("SHOW transaction isolation level")[0]) == st.ShowStatement(
+        "transaction_isolation"
+    )
+    assert st.classify(parse("SET TIME ZONE 'Europe/Berlin'")[0]) == st.SetStatement(
+        "timezone", "Europe/Berlin"
+    )
     assert st.classify(parse("SET LOCAL a.b = 1")[0]) == st.SetStatement("a.b", "1", local=True)
     assert st.classify(parse("SET search_path TO DEFAULT")[0]) == st.SetStatement("search_path", None)
-    assert st.classify(parse("DEALLOCATE ALL")[0]) == st.SessionResetStatement("DEALLOCATE ALL", deallocate="")
+    assert st.classify(parse("DEALLOCATE ALL")[0]) == st.SessionResetStatement(
+        "DEALLOCATE ALL", deallocate=""
+    )
     assert st.classify(parse("ROLLBACK TO SAVEPOINT sp")[0]) == st.SavepointStatement("ROLLBACK", "sp")
 
 
