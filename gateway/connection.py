@@ -94,6 +94,12 @@ class ClientConnection:
             await self._serve()
         except _Closed:
             pass
+        except asyncio.CancelledError:
+            # The server is shutting down: tell the client why before closing, as PostgreSQL does.
+            self._send_error(errors.AdminShutdown("terminating connection due to administrator command"))
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._output.flush(), timeout=1)
+            raise
         except errors.FatalError as exc:
             self._send_error(exc)
             await self._flush_quietly()

@@ -8,16 +8,13 @@ shutdown. On SIGTERM or SIGINT it stops accepting, tells every connected client
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway import errors
 from gateway.connection import ClientConnection, ConnectionConfig
-from gateway.protocol import messages as m
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +44,6 @@ class GatewayServer:
         self._connections[task] = connection
         try:
             await connection.serve()
-        except asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                shutdown = errors.AdminShutdown("terminating connection due to administrator command")
-                writer.write(m.ErrorResponse(errors.error_fields(shutdown)).encode())
-                await asyncio.wait_for(writer.drain(), timeout=1)
-                writer.close()
-            raise
         finally:
             self._connections.pop(task, None)
 

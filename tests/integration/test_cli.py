@@ -1,0 +1,94 @@
+"""`laminar serve` as `make run` starts it: embedded broker, flags, refusal of unsafe settings."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+from aiokafka.admin import AIOKafkaAdminClient
+
+from tests.fixtures.gateway import free_port, wait_for_port
+
+
+def _serve(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--data-dir", str(data_dir), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env or dict(os.environ),
+    )
+
+
+async def test_serve_with_embedded_kafka_answers_sql_and_kafka(tmp_path: Path) -> None:
+    port, kafka_port = free_port(), free_port()
+    process = _serve(tmp_path, "--port", str(port), "--kafka", "embedded", "--kafka-port", str(kafka_port))
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        with psycopg.connect(host="127.0.0.1", port=port, user="laminar", dbname="laminar") as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        admin = AIOKafkaAdminClient(bootstrap_servers=f"127.0.0.1:{kafka_port}")
+        await admin.start()
+        try:
+            metadata = await admin.describe_cluster()
+            assert metadata["brokers"][0]["port"] == kafka_port
+        finally:
+            await admin.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0
+    assert f"psql -h 127.0.0.1 -p {port} -U laminar laminar" in output.decode()
+    assert f"Embedded Kafka broker: 127.0.0.1:{kafka_port}" in output.decode()
+
+
+def test_sigterm_closes_connected_clients_with_57p01(tmp_path: Path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, "--port", str(port))
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        conn = psycopg.connect(host="127.0.0.1", port=port, user="laminar", dbname="laminar", autocommit=True)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 0
+        try:
+            conn.execute("SELECT 1")
+            raised = None
+        except psycopg.OperationalError as exc:
+            raised = exc
+        assert raised is not None
+        assert "terminating connection due to administrator command" in str(raised)
+        conn.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate(timeout=20)
+
+
+def test_trust_is_refused_off_loopback(tmp_path: Path) -> None:
+    process = _serve(tmp_path, "--host", "0.0.0.0", "--port", str(free_port()), "--auth", "trust")
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert "refusing --auth trust on non-loopback address 0.0.0.0" in output.decode()
+
+
+def test_password_auth_needs_a_password(tmp_path: Path) -> None:
+    env = {key: value for key, value in os.environ.items() if key != "LAMINAR_PASSWORD"}
+    process = _serve(tmp_path, "--port", str(free_port()), "--auth", "scram-sha-256", env=env)
+    output, _ = process.communicate(timeout=30)
+    assert process.returncode != 0
+    assert "--auth scram-sha-256 needs a password" in output.decode()
+
+
+def test_flags_can_come_from_the_environment(tmp_path: Path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, env={**os.environ, "LAMINAR_PORT": str(port), "LAMINAR_USER": "envuser"})
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        with psycopg.connect(host="127.0.0.1", port=port, user="envuser", dbname="laminar") as conn:
+            assert conn.execute("SELECT current_user").fetchone() == ("envuser",)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
