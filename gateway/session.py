@@ -86,6 +86,7 @@ class Session:
         self._cache: OrderedDict[tuple[str, tuple[int, ...]], list[PreparedStatement]] = OrderedDict()
         self._savepoints: list[str] = []
         self._local_saved: dict[str, str] = {}
+        self._tx_saved: dict[str, str] = {}
 
     # -- parsing -------------------------------------------------------------------------------
     def prepare_all(self, sql: str, param_oids: tuple[int, ...] = ()) -> list[PreparedStatement]:
@@ -164,7 +165,7 @@ class Session:
         if isinstance(statement, st.ResetStatement):
             return self._reset(statement.name)
         if isinstance(statement, st.TransactionStatement):
-            return self._transaction(statement.action)
+            return self._transaction(statement.action, statement.tag)
         if isinstance(statement, st.SavepointStatement):
             return self._savepoint(statement)
         if isinstance(statement, st.SessionResetStatement):
@@ -179,10 +180,11 @@ class Session:
                 Notice("SET LOCAL can only be used in transaction blocks", "25P01", "WARNING")
             )
             return result
-        if statement.local:
-            current = self.settings.get_or_none(statement.name)
-            if current is not None:
-                self._local_saved.setdefault(statement.name, current)
+        if self.state.transaction is not TransactionStatus.IDLE:
+            # Values before the transaction touched them: restored at its end (LOCAL) or on
+            # rollback (plain SET); a custom setting that did not exist comes back empty.
+            before = self.settings.get_or_none(statement.name) or ""
+            (self._local_saved if statement.local else self._tx_saved).setdefault(statement.name, before)
         if statement.value is None:
             setting = self.settings.reset(statement.name)
         else:
@@ -219,35 +221,42 @@ class Session:
         return result
 
     # -- transactions --------------------------------------------------------------------------
-    def _transaction(self, action: str) -> Result:
+    def _transaction(self, action: str, tag: str = "") -> Result:
         if action == "BEGIN":
-            result = Result("BEGIN")
+            result = Result(tag or "BEGIN")
             if not self.state.begin():
                 result.notices.append(
                     Notice("there is already a transaction in progress", "25001", "WARNING")
                 )
             return result
         was_in, failed = self.state.end()
-        result = Result("ROLLBACK" if failed or action == "ROLLBACK" else "COMMIT")
+        rolled_back = failed or action == "ROLLBACK"
+        result = Result("ROLLBACK" if rolled_back else "COMMIT")
         if not was_in:
             result.notices.append(Notice("there is no transaction in progress", "25P01", "WARNING"))
-        self._end_transaction(result)
+        self._end_transaction(result, rolled_back=rolled_back)
         return result
 
-    def _end_transaction(self, result: Result) -> None:
+    def _end_transaction(self, result: Result, *, rolled_back: bool) -> None:
+        """SET LOCAL ends with the transaction; a rollback also undoes plain SETs."""
         self._savepoints.clear()
-        for name, value in self._local_saved.items():
+        restore = {**self._tx_saved, **self._local_saved} if rolled_back else self._local_saved
+        for name, value in restore.items():
+            if self.settings.get_or_none(name) == value:
+                continue
             setting = self.settings.set(name, value)
             if setting is not None and setting.reported:
                 result.changed_parameters.append((setting.name, value))
         self._local_saved.clear()
+        self._tx_saved.clear()
 
     def _savepoint(self, statement: st.SavepointStatement) -> Result:
         if self.state.transaction is TransactionStatus.IDLE:
             raise errors.NoActiveTransactionError(
                 f"{statement.action} can only be used in transaction blocks"
                 if statement.action == "SAVEPOINT"
-                else f"{statement.action} TO SAVEPOINT can only be used in transaction blocks"
+                else f"{statement.action}{' TO' if statement.action == 'ROLLBACK' else ''} SAVEPOINT "
+                "can only be used in transaction blocks"
             )
         if statement.action == "SAVEPOINT":
             self._savepoints.append(statement.name)

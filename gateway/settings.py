@@ -216,7 +216,7 @@ class SessionSettings:
         setting = _BY_NAME.get(key)
         if setting is None:
             if key in self._custom:
-                del self._custom[key]
+                self._custom[key] = ""  # PostgreSQL keeps a reset placeholder, empty
                 return None
             raise UndefinedParameter(f'unrecognized configuration parameter "{name}"')
         if setting.fixed:
@@ -236,7 +236,8 @@ class SessionSettings:
                 self._values[key] = value
                 if setting.reported:
                     changed.append(setting)
-        self._custom.clear()
+        for key in self._custom:
+            self._custom[key] = ""
         return changed
 
     def reported(self) -> Iterator[tuple[str, str]]:

@@ -12,7 +12,7 @@ The message catalogue follows "Message Formats" in the PostgreSQL documentation 
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.errors import ProtocolViolation, UnsupportedProtocol
@@ -52,16 +52,24 @@ class _Reader:
         self.pos += size
         return chunk
 
+    def _fixed(self, size: int) -> int:
+        """Advance over a fixed-size field and return where it starts."""
+        pos = self.pos
+        if pos + size > len(self.data):
+            raise ProtocolViolation("message is shorter than its fields say")
+        self.pos = pos + size
+        return pos
+
     def int16(self) -> int:
-        value: int = _INT16.unpack(self._take(2))[0]
+        value: int = _INT16.unpack_from(self.data, self._fixed(2))[0]
         return value
 
     def uint16(self) -> int:
-        value: int = _UINT16.unpack(self._take(2))[0]
+        value: int = _UINT16.unpack_from(self.data, self._fixed(2))[0]
         return value
 
     def int32(self) -> int:
-        value: int = _INT32.unpack(self._take(4))[0]
+        value: int = _INT32.unpack_from(self.data, self._fixed(4))[0]
         return value
 
     def byte(self) -> bytes:
@@ -92,6 +100,13 @@ class _Reader:
     def finish(self) -> None:
         if not self.at_end():
             raise ProtocolViolation("message has trailing bytes")
+
+
+def _ascii(code: bytes) -> str:
+    """A one-byte code (status letter, field type); anything but ASCII is a protocol violation."""
+    if not code.isascii():
+        raise ProtocolViolation(f"invalid code byte {code!r}")
+    return code.decode("ascii")
 
 
 def _cstr(value: str) -> bytes:
@@ -285,7 +300,9 @@ class PasswordData:
         reader = _Reader(self.data)
         mechanism = reader.cstring()
         length = reader.int32()
-        payload = b"" if length < 0 else reader.bytes_(length)
+        if length < -1:
+            raise ProtocolViolation("invalid SASL response length")
+        payload = b"" if length == -1 else reader.bytes_(length)
         reader.finish()
         return mechanism, payload
 
@@ -370,34 +387,30 @@ def _decode_kind_name(r: _Reader, message: str) -> tuple[str, str]:
     return kind, r.cstring()
 
 
+_FRONTEND_DECODERS: dict[bytes, Callable[[_Reader], FrontendMessage]] = {
+    b"Q": lambda r: Query(r.cstring()),
+    b"P": _decode_parse,
+    b"B": _decode_bind,
+    b"D": lambda r: Describe(*_decode_kind_name(r, "Describe")),
+    b"E": lambda r: Execute(r.cstring(), r.int32()),
+    b"C": lambda r: Close(*_decode_kind_name(r, "Close")),
+    b"S": lambda r: Sync(),
+    b"H": lambda r: Flush(),
+    b"X": lambda r: Terminate(),
+    b"p": lambda r: PasswordData(r.rest()),
+    b"f": lambda r: CopyFail(r.cstring()),
+    # Well-formed messages of sub-protocols Laminar does not implement (COPY, FunctionCall).
+    b"d": lambda r: UnsupportedFrontend(b"d", r.rest()),
+    b"c": lambda r: UnsupportedFrontend(b"c", r.rest()),
+    b"F": lambda r: UnsupportedFrontend(b"F", r.rest()),
+}
+
+
 def _decode_frontend_body(type_code: bytes, r: _Reader) -> FrontendMessage:
-    message: FrontendMessage
-    if type_code == b"Q":
-        message = Query(r.cstring())
-    elif type_code == b"P":
-        message = _decode_parse(r)
-    elif type_code == b"B":
-        message = _decode_bind(r)
-    elif type_code == b"D":
-        message = Describe(*_decode_kind_name(r, "Describe"))
-    elif type_code == b"E":
-        message = Execute(r.cstring(), r.int32())
-    elif type_code == b"C":
-        message = Close(*_decode_kind_name(r, "Close"))
-    elif type_code == b"S":
-        message = Sync()
-    elif type_code == b"H":
-        message = Flush()
-    elif type_code == b"X":
-        message = Terminate()
-    elif type_code == b"p":
-        message = PasswordData(r.rest())
-    elif type_code == b"f":
-        message = CopyFail(r.cstring())
-    elif type_code in (b"d", b"c", b"F"):
-        message = UnsupportedFrontend(type_code, r.rest())
-    else:
+    decoder = _FRONTEND_DECODERS.get(type_code)
+    if decoder is None:
         raise ProtocolViolation(f"invalid frontend message type {type_code!r}")
+    message = decoder(r)
     r.finish()
     return message
 
@@ -680,7 +693,7 @@ def _decode_fields(r: _Reader) -> dict[str, str]:
         code = r.byte()
         if code == b"\x00":
             return fields
-        fields[code.decode("ascii")] = r.cstring()
+        fields[_ascii(code)] = r.cstring()
 
 
 def _decode_auth(r: _Reader) -> BackendMessage:
@@ -731,7 +744,7 @@ def _decode_backend_body(type_code: bytes, r: _Reader) -> BackendMessage:
     elif type_code == b"K":
         message = BackendKeyData(r.int32(), r.int32())
     elif type_code == b"Z":
-        message = ReadyForQuery(r.byte().decode("ascii"))
+        message = ReadyForQuery(_ascii(r.byte()))
     elif type_code == b"T":
         message = _decode_row_description(r)
     elif type_code == b"D":

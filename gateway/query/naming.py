@@ -61,17 +61,24 @@ def column_name(node: exp.Expression) -> str:
 
 
 # Functions whose PostgreSQL result type DuckDB cannot express.
-_FUNCTION_OIDS = {"pg_sleep": 2278}  # void
+_FUNCTION_OIDS = {
+    "pg_sleep": pgtypes.VOID,
+    "current_database": pgtypes.NAME,
+    "current_catalog": pgtypes.NAME,
+    "current_schema": pgtypes.NAME,
+    "current_user": pgtypes.NAME,
+    "session_user": pgtypes.NAME,
+}
 
 
 def declared_oid(node: exp.Expression) -> int | None:
-    """The OID an explicit top-level cast (or a void function) names, if any."""
+    """The OID an explicit top-level cast, or a function with a PostgreSQL-only type, names."""
     if isinstance(node, exp.Alias):
         node = node.this
-    if isinstance(node, exp.Anonymous):
-        return _FUNCTION_OIDS.get(str(node.this).lower())
-    if isinstance(node, exp.Cast) and isinstance(node.to, exp.DataType):
-        return oid_of_datatype(node.to)
+    if isinstance(node, exp.Cast):  # a Cast is also a Func: check it first
+        return oid_of_datatype(node.to) if isinstance(node.to, exp.DataType) else None
+    if isinstance(node, exp.Func | exp.CurrentUser):
+        return _FUNCTION_OIDS.get(column_name(node))
     return None
 
 

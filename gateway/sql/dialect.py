@@ -164,7 +164,9 @@ class LaminarParser(PostgresParser):
             and self._next.text.upper() == "TRANSACTION"
         ):
             self._advance(2)
-            return self._parse_transaction()
+            transaction = self._parse_transaction()
+            transaction.set("this", "START")  # remembered for the START TRANSACTION command tag
+            return transaction
         result = super()._parse_statement()
         return result if isinstance(result, exp.Expression) else None
 
@@ -176,6 +178,7 @@ class Laminar(Postgres):
         KEYWORDS: ClassVar[dict[str, TokenType]] = {
             **Postgres.Tokenizer.KEYWORDS,
             **dict.fromkeys(SESSION_COMMAND_WORDS, TokenType.COMMAND),
+            "ABORT": TokenType.ROLLBACK,  # PostgreSQL's synonym for ROLLBACK
         }
         # Statements we parse ourselves must be tokenised normally, not swallowed as one string.
         COMMANDS: ClassVar[set[TokenType]] = Postgres.Tokenizer.COMMANDS - {

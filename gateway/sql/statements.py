@@ -41,6 +41,7 @@ class ResetStatement:
 @dataclass(frozen=True, slots=True)
 class TransactionStatement:
     action: str  # "BEGIN", "COMMIT" or "ROLLBACK"
+    tag: str = ""  # the command tag when it differs from the action (START TRANSACTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +156,8 @@ def classify(tree: exp.Expression) -> Statement:
     if isinstance(tree, exp.Set):
         return _classify_set(tree)
     if isinstance(tree, exp.Transaction):
-        return TransactionStatement("BEGIN")
+        started = tree.args.get("this") == "START"
+        return TransactionStatement("BEGIN", "START TRANSACTION" if started else "")
     if isinstance(tree, exp.Commit):
         return TransactionStatement("COMMIT")
     if isinstance(tree, exp.Rollback):

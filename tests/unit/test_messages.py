@@ -160,7 +160,11 @@ def test_backend_prefix_needs_more_bytes(message: m.BackendMessage) -> None:
 
 # --- back-to-back messages ----------------------------------------------------------------------------
 def test_frontend_messages_back_to_back_decode_one_at_a_time() -> None:
-    pipeline = [m.Parse("", "SELECT $1", (23,)), m.Bind("", "", (1,), (b"\x00\x00\x00\x07",)), m.Sync()]
+    pipeline: list[m.FrontendMessage] = [
+        m.Parse("", "SELECT $1", (23,)),
+        m.Bind("", "", (1,), (b"\x00\x00\x00\x07",)),
+        m.Sync(),
+    ]
     encoded = [message.encode() for message in pipeline]
     buffer = b"".join(encoded)
     offset = 0
@@ -385,9 +389,7 @@ def test_invalid_startup_packet_is_a_protocol_violation(data: bytes) -> None:
     assert caught.value.sqlstate == "08P01"
 
 
-@pytest.mark.parametrize(
-    "version", [(2, 0), (4, 0), (1234, 5677), (0, 0)], ids=lambda v: f"{v[0]}.{v[1]}"
-)
+@pytest.mark.parametrize("version", [(2, 0), (4, 0), (1234, 5677), (0, 0)], ids=lambda v: f"{v[0]}.{v[1]}")
 def test_unsupported_protocol_version(version: tuple[int, int]) -> None:
     data = m.StartupMessage({"user": "u"}, protocol=(version[0] << 16) | version[1]).encode()
     with pytest.raises(UnsupportedProtocol) as caught:
@@ -414,7 +416,7 @@ def test_newer_minor_version_of_protocol_3_is_decoded() -> None:
         pytest.param(b"1\x00\x00\x00\x05x", id="trailing-in-parse-complete"),
         pytest.param(b"Z\x00\x00\x00\x05\xff", id="non-ascii-ready-status"),
         pytest.param(b"E\x00\x00\x00\x08\xc3x\x00\x00", id="non-ascii-error-field-code"),
-        pytest.param(b"N\x00\x00\x00\x06\x80\x00", id="non-ascii-notice-field-code"),
+        pytest.param(b"N\x00\x00\x00\x08\x80x\x00\x00", id="non-ascii-notice-field-code"),
     ],
 )
 def test_invalid_backend_message_is_a_protocol_violation(data: bytes) -> None:
