@@ -1,0 +1,1 @@
+"""Persistent catalog of connections, pipelines, secrets and users (issue #3)."""

@@ -1,0 +1,1 @@
+"""The PostgreSQL wire-protocol gateway: server, sessions, SQL front end and ad-hoc queries."""

@@ -1,0 +1,1 @@
+"""Kafka sinks: options, producer, partitioners, transactions and metrics (issue #4)."""

@@ -1,0 +1,1 @@
+"""Kafka sources: options, consumer, offsets and event time (issue #5)."""

@@ -1,0 +1,1 @@
+"""Sans-IO PostgreSQL protocol: messages, connection state machine and value codecs."""

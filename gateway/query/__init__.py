@@ -1,0 +1,1 @@
+"""Ad-hoc queries on DuckDB: compilation, execution, naming and error translation."""

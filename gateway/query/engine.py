@@ -261,23 +261,21 @@ class QueryEngine:
             "inet_server_port()": "NULL",
             "pg_postmaster_start_time()": "NULL::TIMESTAMPTZ",
         }
-        con.create_function(
-            "pg_sleep",
-            self._pg_sleep,
-            [sqltypes.DOUBLE],
-            sqltypes.VARCHAR,
-            side_effects=True,
-            null_handling=duckdb_func.SPECIAL,
-        )
-        # DuckDB has a current_setting of its own (for DuckDB settings): shadow it with a macro.
-        con.create_function(
-            "laminar_current_setting",
-            self._current_setting,
-            [sqltypes.VARCHAR],
-            sqltypes.VARCHAR,
-            side_effects=True,
-            null_handling=duckdb_func.SPECIAL,
-        )
+        # Python functions see NULLs themselves and may block (pg_sleep) or fail (current_setting).
+        python_functions: dict[str, tuple[Callable[..., str | None], Any]] = {
+            "pg_sleep": (self._pg_sleep, sqltypes.DOUBLE),
+            # DuckDB has a current_setting of its own (for DuckDB settings): shadowed by a macro.
+            "laminar_current_setting": (self._current_setting, sqltypes.VARCHAR),
+        }
+        for name, (function, argument_type) in python_functions.items():
+            con.create_function(
+                name,
+                function,
+                [argument_type],
+                sqltypes.VARCHAR,
+                side_effects=True,
+                null_handling=duckdb_func.SPECIAL,
+            )
         macros["current_setting(name)"] = "laminar_current_setting(name)"
         for signature, body in macros.items():
             con.execute(f"CREATE OR REPLACE MACRO {signature} AS {body}")

@@ -1,0 +1,1 @@
+"""The Laminar SQL dialect (sqlglot) and the typed statements it produces."""
