@@ -22,6 +22,11 @@ try:
 except ImportError:  # uvloop is optional (not on Windows); asyncio's own loop works too
     uvloop = None  # type: ignore[assignment]
 
+from catalog.postgres_store import PostgresStore
+from catalog.secret_box import SecretBox
+from catalog.service import Catalog
+from catalog.sqlite_store import SqliteStore
+from catalog.store import CatalogStore
 from gateway.auth.passwords import AuthMethod, make_scram_verifier
 from gateway.connection import ConnectionConfig
 from gateway.embedded_broker import EmbeddedBroker
@@ -119,7 +124,7 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _auth_config(args: argparse.Namespace) -> AuthConfig:
+def _auth_config(args: argparse.Namespace, catalog: Catalog) -> AuthConfig:
     method = AuthMethod(args.auth)
     if method is AuthMethod.TRUST and not _is_loopback(args.host) and not args.allow_remote_trust:
         raise SystemExit(
@@ -131,17 +136,34 @@ def _auth_config(args: argparse.Namespace) -> AuthConfig:
         if not args.password:
             raise SystemExit(f"--auth {method.value} needs a password: set LAMINAR_PASSWORD or --password")
         users[args.user] = Credential(make_scram_verifier(args.password), cleartext=args.password)
-    return AuthConfig.with_users(method, users)
+
+    async def catalog_user(name: str) -> Credential | None:
+        record = await catalog.user(name)
+        return None if record is None else Credential(record.scram_verifier)
+
+    return AuthConfig(method, users, catalog_user)
+
+
+def _catalog_store(args: argparse.Namespace) -> CatalogStore:
+    if args.catalog == "sqlite":
+        return SqliteStore(args.data_dir / "catalog.db")
+    if args.catalog.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(args.catalog)
+    raise SystemExit(f"--catalog must be 'sqlite' or a postgresql:// URL, not {args.catalog!r}")
 
 
 async def _serve(args: argparse.Namespace) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     if bool(args.tls_cert) != bool(args.tls_key):
         raise SystemExit("--tls-cert and --tls-key go together")
+    store = _catalog_store(args)
+    await store.open()
+    catalog = Catalog(store, SecretBox.for_data_dir(args.data_dir))
     config = ConnectionConfig(
-        auth=_auth_config(args),
+        auth=_auth_config(args, catalog),
         tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None,
         max_message_size=args.max_message_size,
+        catalog=catalog,
     )
     broker = None
     if args.kafka == "embedded":
@@ -160,6 +182,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await server.stop()
         if broker is not None:
             await broker.stop()
+        await store.close()
 
 
 def _psql(args: argparse.Namespace, extra: Sequence[str]) -> int:

@@ -13,6 +13,7 @@ import logging
 import ssl
 from dataclasses import dataclass, field
 
+from catalog.service import Catalog
 from gateway import errors
 from gateway.handlers.authentication import AuthConfig, Authenticator
 from gateway.handlers.cancel import BackendRegistry
@@ -34,6 +35,7 @@ class ConnectionConfig:
     tls: ssl.SSLContext | None = None
     max_message_size: int = m.DEFAULT_MAX_MESSAGE_SIZE
     registry: BackendRegistry = field(default_factory=BackendRegistry)
+    catalog: Catalog | None = None
 
 
 class _Closed(Exception):
@@ -140,6 +142,7 @@ class ClientConnection:
                 startup=startup.parameters,
                 backend_pid=key.process_id,
                 state=self._state,
+                catalog=self._config.catalog,
             )
             for name, value in self.session.settings.reported():
                 self._output.write(m.ParameterStatus(name, value).encode())
@@ -182,7 +185,8 @@ class ClientConnection:
 
     async def _authenticate(self, user: str) -> None:
         self._state.start_authentication()
-        authenticator = Authenticator(self._config.auth, user)
+        credential = await self._config.auth.find(user)
+        authenticator = Authenticator(self._config.auth, user, credential)
         self._output.write(authenticator.start().encode())
         while not authenticator.done:
             message = await self._next_message()

@@ -232,3 +232,58 @@ class NoActiveTransactionError(LaminarError):
 
 class InvalidSavepoint(LaminarError):
     sqlstate = "3B001"
+
+
+class DependentObjectsStillExist(LaminarError):
+    sqlstate = "2BP01"
+
+
+class ObjectInUse(LaminarError):
+    sqlstate = "55006"
+
+
+class ConnectionFailure(LaminarError):
+    """A remote system (a Kafka broker, the catalog database) could not be reached."""
+
+    sqlstate = "08006"
+    retriable = True
+
+
+class DuplicateColumn(LaminarError):
+    sqlstate = "42701"
+
+
+class ActiveSqlTransaction(LaminarError):
+    sqlstate = "25001"
+
+
+# --- catalog storage and configuration (issue 3) ------------------------------------------------
+class ReadOnlySqlTransaction(LaminarError):
+    """A change was refused because the catalog database is read-only."""
+
+    sqlstate = "25006"
+
+
+class DiskFull(LaminarError):
+    sqlstate = "53100"
+
+
+class LockNotAvailable(LaminarError):
+    """Another process held the catalog's write lock for longer than the wait allows."""
+
+    sqlstate = "55P03"
+    retriable = True
+
+
+class IoError(LaminarError):
+    sqlstate = "58030"
+
+
+class DataCorrupted(LaminarError):
+    sqlstate = "XX001"
+
+
+class ConfigFileError(LaminarError):
+    """A configuration file or key (e.g. the secret key) is missing, unsafe or does not match."""
+
+    sqlstate = "F0000"

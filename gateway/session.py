@@ -8,6 +8,7 @@ protocol messages. Parsed and compiled statements are cached by their text, so a
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -16,9 +17,11 @@ from typing import Any
 
 from sqlglot.errors import ParseError
 
-from gateway import errors
+from catalog.service import Catalog
+from gateway import ddl, errors
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
+from gateway.query import system_views
 from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
 from gateway.query.results import Column, ListRowSource, Notice, Result
 from gateway.settings import SessionSettings, canonical_name
@@ -62,7 +65,11 @@ def _syntax_error(exc: ParseError, sql: str) -> errors.SyntaxError_:
         + 1
     )
     near = str(detail.get("highlight") or "").strip()
-    message = f'syntax error at or near "{near}"' if near else "syntax error"
+    if near.startswith(("'", "E'", "e'", "$")):
+        # A string literal may be a secret or a password: say where, never what.
+        message = "syntax error at or near a string literal"
+    else:
+        message = f'syntax error at or near "{near}"' if near else "syntax error"
     description = str(detail.get("description") or "")
     return errors.SyntaxError_(message, detail=description or None, position=min(position, len(sql) or 1))
 
@@ -71,15 +78,28 @@ class Session:
     """Laminar logic for one connection."""
 
     def __init__(
-        self, *, user: str, database: str, startup: dict[str, str], backend_pid: int, state: ConnectionState
+        self,
+        *,
+        user: str,
+        database: str,
+        startup: dict[str, str],
+        backend_pid: int,
+        state: ConnectionState,
+        catalog: Catalog | None = None,
     ) -> None:
         self.user = user
         self.database = database
         self.backend_pid = backend_pid
         self.state = state
         self.settings = SessionSettings(user, startup)
+        self.catalog = catalog
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop executing statements
         self.engine = QueryEngine(
-            user=user, database=database, setting=self.settings.get, backend_pid=backend_pid
+            user=user,
+            database=database,
+            setting=self.settings.get,
+            backend_pid=backend_pid,
+            test_connection=self._test_connection_from_worker if catalog is not None else None,
         )
         self.statements: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
@@ -132,6 +152,8 @@ class Session:
             return prepared.columns
         if isinstance(statement, st.ShowStatement):
             return self._show_columns(statement.name)
+        if isinstance(statement, st.ShowObjectsStatement):
+            return ddl.show_columns(statement)
         return None
 
     # -- execution -----------------------------------------------------------------------------
@@ -140,6 +162,7 @@ class Session:
         if statement is None:
             raise errors.InternalError("empty statement executed")
         self.state.check_can_run(ends_transaction=_ends_transaction(statement))
+        self._loop = asyncio.get_running_loop()
         try:
             return await self._execute(prepared, statement, params)
         except errors.LaminarError as exc:
@@ -155,6 +178,10 @@ class Session:
     ) -> Result:
         if isinstance(statement, st.SelectStatement):
             assert prepared.compiled is not None
+            if prepared.compiled.system_tables:
+                catalog = self._require_catalog()
+                rows_by_table = await system_views.fetch_rows(catalog, prepared.compiled.system_tables)
+                await self.engine.refresh_system_tables(rows_by_table)
             columns, rows = await self.engine.execute(prepared.compiled, params)
             source = ListRowSource(rows) if isinstance(rows, list) else rows
             return Result("SELECT", columns, source)
@@ -170,7 +197,30 @@ class Session:
             return self._savepoint(statement)
         if isinstance(statement, st.SessionResetStatement):
             return self._session_reset(statement)
+        if isinstance(statement, st.DDL_STATEMENTS):
+            if self.state.transaction is not TransactionStatus.IDLE:
+                raise errors.ActiveSqlTransaction(
+                    f"{ddl.command_name(statement)} cannot run inside a transaction block",
+                    hint="Laminar applies catalog changes at once: run DDL outside BEGIN ... COMMIT.",
+                )
+            return await ddl.execute(self._require_catalog(), statement)
+        if isinstance(statement, st.ShowObjectsStatement):
+            return await ddl.show(self._require_catalog(), statement)
+        assert isinstance(statement, st.NoOpStatement)
         return Result(statement.tag)
+
+    def _require_catalog(self) -> Catalog:
+        if self.catalog is None:
+            raise errors.FeatureNotSupported("this gateway runs without a catalog")
+        return self.catalog
+
+    def _test_connection_from_worker(self, name: str) -> str:
+        """test_connection() runs inside DuckDB in a worker thread; the probe runs on the loop."""
+        assert self._loop is not None, "test_connection runs only inside an executing statement"
+        future = asyncio.run_coroutine_threadsafe(
+            ddl.test_connection(self._require_catalog(), name), self._loop
+        )
+        return future.result(timeout=ddl.TEST_CONNECTION_TIMEOUT_S + 5)
 
     # -- settings ------------------------------------------------------------------------------
     def _set(self, statement: st.SetStatement) -> Result:

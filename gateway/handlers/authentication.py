@@ -9,7 +9,7 @@ the caller's to send, and only after :attr:`Authenticator.done`.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from gateway.auth.passwords import (
@@ -32,20 +32,26 @@ class Credential:
     cleartext: str | None = None  # only for the bootstrap user: md5 needs the password itself
 
 
-UserLookup = Callable[[str], Credential | None]
+UserLookup = Callable[[str], Awaitable[Credential | None]]
 
 
 @dataclass(frozen=True, slots=True)
 class AuthConfig:
+    """The method, the bootstrap users (from the command line) and where other users live."""
+
     method: AuthMethod
-    lookup: UserLookup
+    users: dict[str, Credential] = field(default_factory=dict)
+    lookup: UserLookup | None = None  # the catalog's users
     # Unknown users get a SCRAM exchange with a fake verifier derived from this secret, so the
     # exchange fails at the same step whether or not the user exists.
     mock_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
-    @classmethod
-    def with_users(cls, method: AuthMethod, users: dict[str, Credential]) -> AuthConfig:
-        return cls(method, users.get)
+    async def find(self, user: str) -> Credential | None:
+        if self.method is AuthMethod.TRUST:
+            return None
+        if user in self.users:
+            return self.users[user]
+        return None if self.lookup is None else await self.lookup(user)
 
 
 def _failed(user: str) -> InvalidPassword:
@@ -55,17 +61,24 @@ def _failed(user: str) -> InvalidPassword:
 class Authenticator:
     """One authentication exchange for ``user`` under the configured method."""
 
-    def __init__(self, config: AuthConfig, user: str) -> None:
+    def __init__(self, config: AuthConfig, user: str, credential: Credential | None) -> None:
         self._config = config
         self._user = user
-        self._credential = config.lookup(user) if config.method is not AuthMethod.TRUST else None
+        self._credential = credential
+        # md5 needs the cleartext password; for users that only have a SCRAM verifier PostgreSQL
+        # runs SCRAM instead, and so does Laminar.
+        self._method = (
+            AuthMethod.SCRAM_SHA_256
+            if config.method is AuthMethod.MD5 and (credential is None or credential.cleartext is None)
+            else config.method
+        )
         self._salt = b""
         self._scram: ScramExchange | None = None
         self._sasl_started = False
         self.done = False
 
     def start(self) -> m.BackendMessage:
-        method = self._config.method
+        method = self._method
         if method is AuthMethod.TRUST:
             self.done = True
             return m.AuthenticationOk()
@@ -86,7 +99,7 @@ class Authenticator:
         """Answer one password message; the answer ends with AuthenticationOk when done."""
         if self.done:
             raise ProtocolViolation("authentication already completed")
-        method = self._config.method
+        method = self._method
         if method is AuthMethod.SCRAM_SHA_256:
             return self._scram_step(message)
         credential = self._credential

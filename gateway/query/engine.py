@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from gateway import errors
 from gateway.protocol import types as pgtypes
-from gateway.query import naming
+from gateway.query import naming, system_views
 from gateway.query.duckdb_errors import translate
 from gateway.query.results import Column, Row
 from gateway.settings import VERSION_STRING
@@ -47,6 +47,7 @@ class CompiledQuery:
     declared_oids: tuple[int | None, ...] | None
     literal_row: tuple[tuple[Any, int], ...] | None  # (value, oid) per column for literal SELECTs
     tree: exp.Expression | None = None  # kept when the SQL depends on bound values (numeric)
+    system_tables: frozenset[str] = frozenset()  # system.* tables to refresh before running
 
     def sql_for(self, params: Sequence[Any]) -> str:
         if self.tree is None:
@@ -171,7 +172,7 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
     """Compile a PostgreSQL SELECT tree for DuckDB."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
     projections = naming.select_list(tree)  # names come from the statement as written
-    tree = _bytea_hex_literals(_pin_numeric_literals(tree.copy()))
+    tree = system_views.qualify(_bytea_hex_literals(_pin_numeric_literals(tree.copy())))
     return CompiledQuery(
         duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
         describe_sql=_with_parameters(tree, param_oids, as_null=True),
@@ -180,6 +181,7 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
         declared_oids=None if projections is None else tuple(naming.declared_oid(p) for p in projections),
         literal_row=None if param_oids else _literal_row(tree),
         tree=tree if pgtypes.NUMERIC in param_oids else None,
+        system_tables=system_views.tables_read(tree),
     )
 
 
@@ -232,7 +234,15 @@ class DuckDBRows:
 class QueryEngine:
     """The DuckDB side of one session."""
 
-    def __init__(self, *, user: str, database: str, setting: Callable[[str], str], backend_pid: int) -> None:
+    def __init__(
+        self,
+        *,
+        user: str,
+        database: str,
+        setting: Callable[[str], str],
+        backend_pid: int,
+        test_connection: Callable[[str], str] | None = None,
+    ) -> None:
         # integer_division: PostgreSQL's int / int is integer division. Settings given at connect
         # time hold for every cursor of the connection; SET would hold for one cursor only.
         self._connection = duckdb.connect(":memory:", config={"threads": 1, "integer_division": True})
@@ -241,6 +251,7 @@ class QueryEngine:
         self._lock = threading.Lock()
         self._setting = setting
         self._function_error: errors.LaminarError | None = None
+        self._test_connection = test_connection
         self._define_postgres_functions(user, database, backend_pid)
 
     # -- set-up --------------------------------------------------------------------------------
@@ -266,6 +277,7 @@ class QueryEngine:
             "pg_sleep": (self._pg_sleep, sqltypes.DOUBLE),
             # DuckDB has a current_setting of its own (for DuckDB settings): shadowed by a macro.
             "laminar_current_setting": (self._current_setting, sqltypes.VARCHAR),
+            "test_connection": (self._run_test_connection, sqltypes.VARCHAR),
         }
         for name, (function, argument_type) in python_functions.items():
             con.create_function(
@@ -279,6 +291,8 @@ class QueryEngine:
         macros["current_setting(name)"] = "laminar_current_setting(name)"
         for signature, body in macros.items():
             con.execute(f"CREATE OR REPLACE MACRO {signature} AS {body}")
+        for statement in system_views.create_statements():
+            con.execute(statement)
 
     def _pg_sleep(self, seconds: float | None) -> str:
         """PostgreSQL's pg_sleep; returns void, which prints as an empty string."""
@@ -295,6 +309,40 @@ class QueryEngine:
             # DuckDB wraps exceptions raised in Python functions; keep ours to re-raise it.
             self._function_error = exc
             raise
+
+    def _run_test_connection(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        if self._test_connection is None:
+            self._function_error = errors.FeatureNotSupported("test_connection needs the catalog")
+            raise self._function_error
+        try:
+            return self._test_connection(name)
+        except errors.LaminarError as exc:
+            self._function_error = exc
+            raise
+
+    async def refresh_system_tables(self, rows: dict[str, list[tuple[object, ...]]]) -> None:
+        """Replace the contents of the given system tables (in the worker thread)."""
+        cursor = self._cursor()
+
+        def work() -> None:
+            cursor.execute("BEGIN")
+            for table, table_rows in rows.items():
+                # Table names come from SYSTEM_TABLES, never from a client; values are bound.
+                if table not in system_views.SYSTEM_TABLES:
+                    raise errors.InternalError(f"unknown system table {table}")
+                target = f"{system_views.QUALIFIED_SCHEMA}.{table}"
+                cursor.execute(f"DELETE FROM {target}")  # noqa: S608
+                if table_rows:
+                    marks = ", ".join("?" * len(table_rows[0]))
+                    cursor.executemany(f"INSERT INTO {target} VALUES ({marks})", table_rows)  # noqa: S608
+            cursor.execute("COMMIT")
+
+        try:
+            await self.run(cursor, work)
+        finally:
+            self.release(cursor)
 
     # -- running -------------------------------------------------------------------------------
     async def run(self, cursor: duckdb.DuckDBPyConnection, work: Callable[[], Any]) -> Any:

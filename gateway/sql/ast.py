@@ -52,3 +52,58 @@ class Savepoint(exp.Expression):
     """``SAVEPOINT name`` or, with ``release`` set, ``RELEASE [SAVEPOINT] name``."""
 
     arg_types: ClassVar[dict[str, bool]] = {"this": True, "release": False}
+
+
+# --- catalog DDL ---------------------------------------------------------------------------------
+class CreateConnection(exp.Expression):
+    """``CREATE CONNECTION [IF NOT EXISTS] name [(col type, ...)] TO connector (opt = value, ...)``.
+
+    ``columns`` is a list of (name, type) pairs, ``options`` of (name, value) pairs, both as plain
+    Python values; ``sql`` is the statement exactly as written.
+    """
+
+    arg_types: ClassVar[dict[str, bool]] = {
+        "this": True,
+        "connector": True,
+        "columns": False,
+        "options": False,
+        "exists": False,
+        "sql": False,
+    }
+
+
+class AlterConnection(exp.Expression):
+    """``ALTER CONNECTION name SET (opt = value, ...)`` or ``RESET (opt, ...)``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "set_options": False, "reset_options": False}
+
+
+class CreateSecret(exp.Expression):
+    """``CREATE SECRET [IF NOT EXISTS] name AS 'value'`` (``alter`` set for ALTER SECRET)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "value": True, "exists": False, "alter": False}
+
+
+class CreateUser(exp.Expression):
+    """``CREATE USER|ROLE name [WITH] [PASSWORD 'x'] [SUPERUSER|NOSUPERUSER] [LOGIN|NOLOGIN]``
+    (``alter`` set for ALTER USER|ROLE)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {
+        "this": True,
+        "password": False,
+        "superuser": False,
+        "exists": False,
+        "alter": False,
+    }
+
+
+class DropObject(exp.Expression):
+    """``DROP CONNECTION|SECRET|USER|ROLE [IF EXISTS] name [CASCADE|RESTRICT]``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "kind": True, "exists": False, "cascade": False}
+
+
+class ShowObjects(exp.Expression):
+    """``SHOW CONNECTIONS | SECRETS | USERS`` or ``SHOW CREATE CONNECTION name``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"kind": True, "this": False}

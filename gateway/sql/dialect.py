@@ -37,6 +37,10 @@ SESSION_COMMAND_WORDS = (
     "CLOSE",
 )
 
+# Catalog objects of DDL statements, and the plural SHOW forms listing them.
+CATALOG_OBJECTS = frozenset({"CONNECTION", "SECRET", "USER", "ROLE"})
+SHOWABLE_OBJECTS = {"CONNECTIONS": "CONNECTION", "SECRETS": "SECRET", "USERS": "USER", "ROLES": "USER"}
+
 # SHOW forms whose setting name is spelt as several words.
 MULTIWORD_SETTINGS = {
     ("transaction", "isolation", "level"): "transaction_isolation",
@@ -59,6 +63,9 @@ class LaminarParser(PostgresParser):
         **PostgresParser.STATEMENT_PARSERS,
         TokenType.SHOW: lambda self: self._parse_show_statement(),
         TokenType.COMMAND: lambda self: self._parse_session_command(),
+        TokenType.CREATE: lambda self: self._parse_laminar_create(),
+        TokenType.ALTER: lambda self: self._parse_laminar_alter(),
+        TokenType.DROP: lambda self: self._parse_laminar_drop(),
     }
 
     SET_PARSERS: ClassVar[dict[str, Callable[[Any], exp.Expression | None]]] = {
@@ -100,7 +107,194 @@ class LaminarParser(PostgresParser):
 
     # -- statements ----------------------------------------------------------------------------
     def _parse_show_statement(self) -> exp.Expression:
+        word = self._curr.text.upper() if self._curr else ""
+        if word in SHOWABLE_OBJECTS and (not self._next or self._next.token_type == TokenType.SEMICOLON):
+            self._advance()
+            return self.expression(ast.ShowObjects(kind=SHOWABLE_OBJECTS[word]))
+        if word == "CREATE" and self._next and self._next.text.upper() in CATALOG_OBJECTS:
+            self._advance()
+            kind = self._curr.text.upper()
+            self._advance()
+            return self.expression(ast.ShowObjects(kind=kind, this=self._parse_object_name()))
         return self.expression(ast.Show(this=self._parse_setting_name()))
+
+    # -- catalog DDL ---------------------------------------------------------------------------
+    def _parse_object_name(self) -> str:
+        ident = self._parse_id_var(any_token=False)
+        if not isinstance(ident, exp.Identifier):
+            self.raise_error("Expected a name")
+            return ""
+        return str(ident.name) if ident.quoted else str(ident.name).lower()
+
+    def _parse_if_exists(self, *, negated: bool) -> bool:
+        words = ("IF", "NOT", "EXISTS") if negated else ("IF", "EXISTS")
+        return bool(self._match_text_seq(*words))
+
+    def _parse_laminar_create(self) -> exp.Expression:
+        start = self._prev
+        word = self._curr.text.upper() if self._curr else ""
+        if word == "CONNECTION":
+            self._advance()
+            return self._parse_create_connection(start)
+        if word == "SECRET":
+            self._advance()
+            exists = self._parse_if_exists(negated=True)
+            name = self._parse_object_name()
+            return self.expression(
+                ast.CreateSecret(this=name, value=self._parse_secret_value(), exists=exists)
+            )
+        if word in ("USER", "ROLE"):
+            self._advance()
+            exists = self._parse_if_exists(negated=True)
+            return self._parse_user_options(self._parse_object_name(), exists=exists, alter=False)
+        result = self._parse_create()
+        assert isinstance(result, exp.Expression)
+        return result
+
+    def _parse_laminar_alter(self) -> exp.Expression:
+        word = self._curr.text.upper() if self._curr else ""
+        if word == "CONNECTION":
+            self._advance()
+            name = self._parse_object_name()
+            if self._match(TokenType.SET):
+                return self.expression(ast.AlterConnection(this=name, set_options=self._parse_option_list()))
+            if self._match_text_seq("RESET"):
+                if not self._match(TokenType.L_PAREN):
+                    self.raise_error("Expected (")
+                names = [self._parse_option_name()]
+                while self._match(TokenType.COMMA):
+                    names.append(self._parse_option_name())
+                if not self._match(TokenType.R_PAREN):
+                    self.raise_error("Expected )")
+                return self.expression(ast.AlterConnection(this=name, reset_options=names))
+            self.raise_error("Expected SET (...) or RESET (...) after ALTER CONNECTION name")
+        if word == "SECRET":
+            self._advance()
+            name = self._parse_object_name()
+            return self.expression(ast.CreateSecret(this=name, value=self._parse_secret_value(), alter=True))
+        if word in ("USER", "ROLE"):
+            self._advance()
+            return self._parse_user_options(self._parse_object_name(), exists=False, alter=True)
+        result = self._parse_alter()
+        assert isinstance(result, exp.Expression)
+        return result
+
+    def _parse_laminar_drop(self) -> exp.Expression:
+        word = self._curr.text.upper() if self._curr else ""
+        if word not in CATALOG_OBJECTS:
+            result = self._parse_drop()
+            assert isinstance(result, exp.Expression)
+            return result
+        self._advance()
+        kind = "USER" if word == "ROLE" else word
+        exists = self._parse_if_exists(negated=False)
+        name = self._parse_object_name()
+        cascade = bool(self._match_text_seq("CASCADE"))
+        if not cascade:
+            self._match_text_seq("RESTRICT")
+        return self.expression(ast.DropObject(this=name, kind=kind, exists=exists, cascade=cascade))
+
+    def _parse_secret_value(self) -> str:
+        if not self._match(TokenType.ALIAS):
+            self.raise_error("Expected AS 'value'")
+        if not self._match(TokenType.STRING):
+            self.raise_error("A secret's value must be a string literal")
+        return self._prev.text
+
+    def _parse_user_options(self, name: str, *, exists: bool, alter: bool) -> exp.Expression:
+        self._match(TokenType.WITH)
+        password: str | None = None
+        superuser: bool | None = None
+        while self._curr and self._curr.token_type != TokenType.SEMICOLON:
+            if self._curr.token_type == TokenType.STRING:  # never echo a literal: it may be a password
+                self.raise_error("unexpected string literal in the role options (PASSWORD 'x' expected)")
+            word = self._curr.text.upper()
+            self._advance()
+            if word == "PASSWORD":
+                if self._match(TokenType.NULL):
+                    self.raise_error("PASSWORD NULL is not supported: every Laminar user has a password")
+                if not self._match(TokenType.STRING):
+                    self.raise_error("Expected a string literal after PASSWORD")
+                password = self._prev.text
+            elif word in ("SUPERUSER", "NOSUPERUSER"):
+                superuser = word == "SUPERUSER"
+            elif word in ("LOGIN", "NOLOGIN", "INHERIT", "NOINHERIT"):
+                continue
+            else:
+                self.raise_error(f"unrecognized role option {word}")
+        return self.expression(
+            ast.CreateUser(this=name, password=password, superuser=superuser, exists=exists, alter=alter)
+        )
+
+    def _parse_option_name(self) -> str:
+        if self._match(TokenType.STRING):
+            return self._prev.text
+        ident = self._parse_id_var(any_token=True)
+        if not isinstance(ident, exp.Identifier):
+            self.raise_error("Expected an option name")
+            return ""
+        return str(ident.name) if ident.quoted else str(ident.name).lower()
+
+    def _parse_option_value(self) -> str:
+        negative = self._match(TokenType.DASH)
+        if self._match_set((TokenType.STRING, TokenType.NUMBER)):
+            text = self._prev.text
+            return f"-{text}" if negative else text
+        if not negative and self._match_set((TokenType.TRUE, TokenType.FALSE)):
+            return self._prev.text.lower()
+        ident = None if negative else self._parse_id_var(any_token=False)
+        if not isinstance(ident, exp.Identifier):
+            self.raise_error("Expected an option value: a string, a number, true/false or a name")
+            return ""
+        return str(ident.name)
+
+    def _parse_option_list(self) -> list[tuple[str, str]]:
+        if not self._match(TokenType.L_PAREN):
+            self.raise_error("Expected ( to start the option list")
+        options: list[tuple[str, str]] = []
+        if self._match(TokenType.R_PAREN):
+            return options
+        while True:
+            name = self._parse_option_name()
+            if not self._match(TokenType.EQ):
+                self.raise_error(f"Expected = after option {name}")
+            options.append((name, self._parse_option_value()))
+            if self._match(TokenType.R_PAREN):
+                return options
+            if not self._match(TokenType.COMMA):
+                self.raise_error("Expected , or ) in the option list")
+
+    def _parse_create_connection(self, start: Token) -> exp.Expression:
+        exists = self._parse_if_exists(negated=True)
+        name = self._parse_object_name()
+        columns: list[tuple[str, str]] = []
+        if self._match(TokenType.L_PAREN):
+            while True:
+                column = self._parse_object_name()
+                type_start = self._curr
+                datatype = self._parse_types(check_func=False, schema=True)
+                if not isinstance(datatype, exp.DataType) or type_start is None:
+                    self.raise_error(f"Expected a type for column {column}")
+                    return exp.Null()
+                columns.append((column, self._find_sql(type_start, self._prev).lower()))  # as written
+                if self._match(TokenType.R_PAREN):
+                    break
+                if not self._match(TokenType.COMMA):
+                    self.raise_error("Expected , or ) in the column list")
+        if not self._match_text_seq("TO"):
+            self.raise_error("Expected TO <connector> (...) after the connection name")
+        connector = self._parse_object_name()
+        options = self._parse_option_list()
+        return self.expression(
+            ast.CreateConnection(
+                this=name,
+                connector=connector,
+                columns=columns,
+                options=options,
+                exists=exists,
+                sql=self._find_sql(start, self._prev),
+            )
+        )
 
     def _parse_session_command(self) -> exp.Expression:
         start: Token = self._prev

@@ -6,7 +6,7 @@ The session executes these; the protocol handlers never look inside SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlglot import exp
 
@@ -67,6 +67,67 @@ class NoOpStatement:
     tag: str
 
 
+# --- catalog DDL -----------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CreateConnectionStatement:
+    name: str
+    connector: str
+    columns: tuple[tuple[str, str], ...]
+    options: tuple[tuple[str, str], ...]
+    if_not_exists: bool
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterConnectionStatement:
+    name: str
+    set_options: tuple[tuple[str, str], ...] = ()
+    reset_options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class SecretStatement:
+    """CREATE SECRET (``alter`` False) or ALTER SECRET. ``repr`` hides the value."""
+
+    name: str
+    value: str = field(repr=False)
+    alter: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UserStatement:
+    """CREATE USER/ROLE (``alter`` False) or ALTER USER/ROLE. ``repr`` hides the password."""
+
+    name: str
+    password: str | None = field(repr=False)
+    superuser: bool | None = None
+    alter: bool = False
+    if_not_exists: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DropStatement:
+    kind: str  # CONNECTION, SECRET or USER
+    name: str
+    if_exists: bool = False
+    cascade: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ShowObjectsStatement:
+    kind: str  # CONNECTION, SECRET or USER
+    create_of: str | None = None  # SHOW CREATE <kind> name
+
+
+DDL_STATEMENTS = (
+    CreateConnectionStatement,
+    AlterConnectionStatement,
+    SecretStatement,
+    UserStatement,
+    DropStatement,
+)
+
 Statement = (
     SelectStatement
     | SetStatement
@@ -76,6 +137,12 @@ Statement = (
     | SavepointStatement
     | SessionResetStatement
     | NoOpStatement
+    | CreateConnectionStatement
+    | AlterConnectionStatement
+    | SecretStatement
+    | UserStatement
+    | DropStatement
+    | ShowObjectsStatement
 )
 
 
@@ -146,9 +213,47 @@ def _classify_session(tree: exp.Expression) -> Statement | None:
     return result
 
 
+def _classify_ddl(tree: exp.Expression) -> Statement | None:
+    result: Statement | None = None
+    args = tree.args
+    if isinstance(tree, ast.CreateConnection):
+        result = CreateConnectionStatement(
+            name=str(tree.this),
+            connector=str(args["connector"]),
+            columns=tuple(args.get("columns") or ()),
+            options=tuple(args.get("options") or ()),
+            if_not_exists=bool(args.get("exists")),
+            sql=str(args.get("sql") or ""),
+        )
+    elif isinstance(tree, ast.AlterConnection):
+        result = AlterConnectionStatement(
+            str(tree.this), tuple(args.get("set_options") or ()), tuple(args.get("reset_options") or ())
+        )
+    elif isinstance(tree, ast.CreateSecret):
+        result = SecretStatement(
+            str(tree.this), str(args["value"]), bool(args.get("alter")), bool(args.get("exists"))
+        )
+    elif isinstance(tree, ast.CreateUser):
+        result = UserStatement(
+            str(tree.this),
+            args.get("password"),
+            args.get("superuser"),
+            bool(args.get("alter")),
+            bool(args.get("exists")),
+        )
+    elif isinstance(tree, ast.DropObject):
+        result = DropStatement(
+            str(args["kind"]), str(tree.this), bool(args.get("exists")), bool(args.get("cascade"))
+        )
+    elif isinstance(tree, ast.ShowObjects):
+        name = args.get("this")
+        result = ShowObjectsStatement(str(args["kind"]), None if name is None else str(name))
+    return result
+
+
 def classify(tree: exp.Expression) -> Statement:
     """The typed statement for one parsed tree, or a clear error for what Laminar cannot run."""
-    session = _classify_session(tree)
+    session = _classify_session(tree) or _classify_ddl(tree)
     if session is not None:
         return session
     if isinstance(tree, exp.Query):

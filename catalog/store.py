@@ -1,0 +1,109 @@
+"""The catalog store interface: one atomic method per change, so every DDL is one transaction.
+
+Two implementations share this contract and one test suite: :mod:`catalog.sqlite_store`
+(embedded default, a file in the data directory) and :mod:`catalog.postgres_store` (a shared
+PostgreSQL database for several gateway nodes). Each change method runs in a single database
+transaction and checks its preconditions inside it, so concurrent DDL from many sessions or
+nodes leaves a consistent catalog.
+
+Errors (from :mod:`gateway.errors`): a duplicate name raises ``DuplicateObject`` (42710); a
+missing object raises ``UndefinedObject`` (42704); dropping something still in use raises
+``DependentObjectsStillExist`` (2BP01) naming the users of it.
+"""
+
+from __future__ import annotations
+
+import abc
+
+from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord
+
+
+class CatalogStore(abc.ABC):
+    """Persistent storage of catalog records."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and apply pending migrations (idempotent)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The newest migration applied."""
+
+    @abc.abstractmethod
+    async def generation(self) -> int:
+        """A number that grows with every committed change (for caches of the catalog)."""
+
+    # -- connections ---------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_connection(self, record: ConnectionRecord) -> None:
+        """Insert; DuplicateObject if the name exists. Every secret it references must exist
+        (UndefinedObject otherwise), checked in the same transaction."""
+
+    @abc.abstractmethod
+    async def replace_connection(self, record: ConnectionRecord) -> None:
+        """Update an existing connection (ALTER); UndefinedObject if missing; secrets as above."""
+
+    @abc.abstractmethod
+    async def drop_connection(self, name: str, *, cascade: bool) -> tuple[str, ...]:
+        """Delete; returns the pipelines dropped with it (CASCADE). Without cascade, a
+        connection used by a pipeline raises DependentObjectsStillExist."""
+
+    @abc.abstractmethod
+    async def get_connection(self, name: str) -> ConnectionRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_connections(self) -> list[ConnectionRecord]:
+        """All connections ordered by name."""
+
+    # -- secrets -------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_secret(self, record: SecretRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def replace_secret(self, record: SecretRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def drop_secret(self, name: str) -> None:
+        """Delete; DependentObjectsStillExist if a connection references it."""
+
+    @abc.abstractmethod
+    async def get_secret(self, name: str) -> SecretRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_secrets(self) -> list[SecretRecord]: ...
+
+    # -- users ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_user(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def replace_user(self, record: UserRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def drop_user(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def get_user(self, name: str) -> UserRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_users(self) -> list[UserRecord]: ...
+
+    # -- pipelines (filled by the pipelines issue; here so dependencies are enforced) ----------
+    @abc.abstractmethod
+    async def create_pipeline(self, record: PipelineRecord) -> None:
+        """Insert; every connection it names must exist (UndefinedObject otherwise)."""
+
+    @abc.abstractmethod
+    async def replace_pipeline(self, record: PipelineRecord) -> None: ...
+
+    @abc.abstractmethod
+    async def drop_pipeline(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def get_pipeline(self, name: str) -> PipelineRecord | None: ...
+
+    @abc.abstractmethod
+    async def list_pipelines(self) -> list[PipelineRecord]: ...

@@ -1,0 +1,104 @@
+"""The ``system`` schema of ad-hoc queries: catalog and broker facts as ordinary tables.
+
+Each session's DuckDB holds empty ``system.*`` tables from the start, so statements that use
+them can be described at Parse. Right before a statement that reads one runs, the session
+refills just the tables it reads from the catalog (and, for ``kafka_topics``, from the
+brokers), so every query sees the catalog as it is at that moment and can use full SQL on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+from catalog.probe import probe_brokers
+from catalog.service import Catalog
+
+RowSource = Callable[[Catalog], Awaitable[list[tuple[object, ...]]]]
+
+
+async def _kafka_topics(catalog: Catalog) -> list[tuple[object, ...]]:
+    connections = await catalog.store.list_connections()
+
+    async def one(record_name: str, servers: str) -> list[tuple[object, ...]]:
+        result = await probe_brokers(servers)
+        if not result.ok:
+            return [(record_name, None, None, None, result.error)]
+        return [(record_name, t.name, t.partitions, t.internal, None) for t in result.topics]
+
+    probes = [
+        one(record.name, record.options_dict["bootstrap_servers"])
+        for record in connections
+        if "bootstrap_servers" in record.options_dict
+    ]
+    rows: list[tuple[object, ...]] = []
+    for found in await asyncio.gather(*probes):
+        rows.extend(found)
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class SystemTable:
+    name: str
+    columns: str  # DuckDB column definitions
+    rows: RowSource
+
+
+SYSTEM_TABLES: dict[str, SystemTable] = {
+    table.name: table
+    for table in (
+        SystemTable(
+            "connections",
+            "name VARCHAR, type VARCHAR, format VARCHAR, topic VARCHAR, bootstrap_servers VARCHAR, "
+            "options JSON, columns VARCHAR[], created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ",
+            Catalog.connection_rows,
+        ),
+        SystemTable(
+            "secrets", "name VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ", Catalog.secret_rows
+        ),
+        SystemTable("users", "name VARCHAR, superuser BOOLEAN, created_at TIMESTAMPTZ", Catalog.user_rows),
+        SystemTable(
+            "kafka_topics",
+            "connection VARCHAR, topic VARCHAR, partitions INTEGER, internal BOOLEAN, error VARCHAR",
+            _kafka_topics,
+        ),
+    )
+}
+
+
+# DuckDB has a catalog of its own called "system"; Laminar's schema lives in the session's
+# database ("memory"), so references are qualified with it.
+QUALIFIED_SCHEMA = "memory.system"
+
+
+def create_statements() -> list[str]:
+    """DDL creating the empty system tables in a session's DuckDB."""
+    return [f"CREATE SCHEMA IF NOT EXISTS {QUALIFIED_SCHEMA}"] + [
+        f"CREATE TABLE {QUALIFIED_SCHEMA}.{t.name} ({t.columns})" for t in SYSTEM_TABLES.values()
+    ]
+
+
+def qualify(tree: exp.Expression) -> exp.Expression:
+    """Point ``system.x`` at Laminar's tables rather than DuckDB's own ``system`` catalog."""
+    for table in tree.find_all(exp.Table):
+        if table.db.lower() == "system" and not table.catalog and table.name.lower() in SYSTEM_TABLES:
+            table.set("catalog", exp.to_identifier("memory"))
+    return tree
+
+
+def tables_read(tree: exp.Expression) -> frozenset[str]:
+    """The system tables a statement reads."""
+    return frozenset(
+        table.name.lower()
+        for table in tree.find_all(exp.Table)
+        if table.db.lower() == "system" and table.name.lower() in SYSTEM_TABLES
+    )
+
+
+async def fetch_rows(catalog: Catalog, tables: Iterable[str]) -> dict[str, list[tuple[object, ...]]]:
+    names = sorted(tables)
+    results = await asyncio.gather(*(SYSTEM_TABLES[name].rows(catalog) for name in names))
+    return dict(zip(names, results, strict=True))
