@@ -33,6 +33,7 @@ from gateway.embedded_broker import EmbeddedBroker
 from gateway.handlers.authentication import AuthConfig, Credential
 from gateway.logs import configure_logging
 from gateway.server import GatewayServer, tls_context
+from sinks.registry import SinkRegistry
 
 log = logging.getLogger("laminar")
 
@@ -164,6 +165,7 @@ async def _serve(args: argparse.Namespace) -> None:
         tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None,
         max_message_size=args.max_message_size,
         catalog=catalog,
+        sinks=SinkRegistry(catalog),
     )
     broker = None
     if args.kafka == "embedded":
@@ -182,6 +184,8 @@ async def _serve(args: argparse.Namespace) -> None:
         await server.stop()
         if broker is not None:
             await broker.stop()
+        if config.sinks is not None:
+            await config.sinks.close()
         await store.close()
 
 

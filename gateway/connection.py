@@ -23,6 +23,7 @@ from gateway.handlers.simple_query import handle_query
 from gateway.protocol import messages as m
 from gateway.protocol.state import EXTENDED_MESSAGES, ConnectionState
 from gateway.session import Session
+from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class ConnectionConfig:
     max_message_size: int = m.DEFAULT_MAX_MESSAGE_SIZE
     registry: BackendRegistry = field(default_factory=BackendRegistry)
     catalog: Catalog | None = None
+    sinks: SinkRegistry | None = None
 
 
 class _Closed(Exception):
@@ -143,6 +145,7 @@ class ClientConnection:
                 backend_pid=key.process_id,
                 state=self._state,
                 catalog=self._config.catalog,
+                sinks=self._config.sinks,
             )
             for name, value in self.session.settings.reported():
                 self._output.write(m.ParameterStatus(name, value).encode())

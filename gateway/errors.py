@@ -287,3 +287,7 @@ class ConfigFileError(LaminarError):
     """A configuration file or key (e.g. the secret key) is missing, unsafe or does not match."""
 
     sqlstate = "F0000"
+
+
+class WrongObjectType(LaminarError):
+    sqlstate = "42809"

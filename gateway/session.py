@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot.errors import ParseError
 
 from catalog.service import Catalog
-from gateway import ddl, errors
+from gateway import ddl, errors, insert
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
 from gateway.query import system_views
@@ -28,6 +28,7 @@ from gateway.settings import SessionSettings, canonical_name
 from gateway.sql import statements as st
 from gateway.sql.dialect import parse
 from gateway.sql.params import infer_parameter_types
+from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class Session:
         backend_pid: int,
         state: ConnectionState,
         catalog: Catalog | None = None,
+        sinks: SinkRegistry | None = None,
     ) -> None:
         self.user = user
         self.database = database
@@ -93,6 +95,7 @@ class Session:
         self.state = state
         self.settings = SessionSettings(user, startup)
         self.catalog = catalog
+        self.sinks = sinks
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop executing statements
         self.engine = QueryEngine(
             user=user,
@@ -128,6 +131,10 @@ class Session:
                 # Binding now reports unknown columns and functions at Parse, as PostgreSQL does.
                 columns = self.engine.describe(compiled)
                 prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, columns))
+            elif isinstance(statement, st.InsertStatement):
+                compiled = compile_select(insert.prepare_query(statement), param_oids)
+                self.engine.describe(compiled)  # binds the rows' query: errors surface at Parse
+                prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, None))
             else:
                 oids = infer_parameter_types(tree, param_oids) if param_oids else ()
                 prepared.append(PreparedStatement(sql, statement, oids))
@@ -180,7 +187,8 @@ class Session:
             assert prepared.compiled is not None
             if prepared.compiled.system_tables:
                 catalog = self._require_catalog()
-                rows_by_table = await system_views.fetch_rows(catalog, prepared.compiled.system_tables)
+                context = system_views.SystemContext(catalog, self.sinks)
+                rows_by_table = await system_views.fetch_rows(context, prepared.compiled.system_tables)
                 await self.engine.refresh_system_tables(rows_by_table)
             columns, rows = await self.engine.execute(prepared.compiled, params)
             source = ListRowSource(rows) if isinstance(rows, list) else rows
@@ -197,6 +205,18 @@ class Session:
             return self._savepoint(statement)
         if isinstance(statement, st.SessionResetStatement):
             return self._session_reset(statement)
+        if isinstance(statement, st.InsertStatement):
+            assert prepared.compiled is not None
+            if self.sinks is None:
+                raise errors.FeatureNotSupported("this gateway runs without sinks")
+            return await insert.execute_insert(
+                statement,
+                prepared.compiled,
+                params,
+                catalog=self._require_catalog(),
+                sinks=self.sinks,
+                engine=self.engine,
+            )
         if isinstance(statement, st.DDL_STATEMENTS):
             if self.state.transaction is not TransactionStatus.IDLE:
                 raise errors.ActiveSqlTransaction(

@@ -69,6 +69,14 @@ class Result:
     rows: RowSource | None = None
     notices: list[Notice] = field(default_factory=list)
     changed_parameters: list[tuple[str, str]] = field(default_factory=list)
+    row_count: int | None = None  # rows written, for INSERT
 
     def command_tag(self, row_count: int) -> str:
-        return f"{self.tag} {row_count}" if self.tag == "SELECT" else self.tag
+        if self.tag == "SELECT":
+            return f"SELECT {row_count}"
+        if self.tag == "INSERT":
+            return f"INSERT 0 {self.row_count or 0}"
+        return self.tag
+
+    def notices_text(self, message: str) -> None:
+        self.notices.append(Notice(message))

@@ -16,12 +16,37 @@ from sqlglot import exp
 
 from catalog.probe import probe_brokers
 from catalog.service import Catalog
+from sinks.metrics import ProducerMetrics
+from sinks.registry import SinkRegistry
 
-RowSource = Callable[[Catalog], Awaitable[list[tuple[object, ...]]]]
+
+@dataclass(frozen=True, slots=True)
+class SystemContext:
+    """Where system tables get their rows: the catalog and this process's sinks."""
+
+    catalog: Catalog
+    sinks: SinkRegistry | None
 
 
-async def _kafka_topics(catalog: Catalog) -> list[tuple[object, ...]]:
-    connections = await catalog.store.list_connections()
+RowSource = Callable[[SystemContext], Awaitable[list[tuple[object, ...]]]]
+
+
+def _from_catalog(rows: Callable[[Catalog], Awaitable[list[tuple[object, ...]]]]) -> RowSource:
+    async def source(context: SystemContext) -> list[tuple[object, ...]]:
+        return await rows(context.catalog)
+
+    return source
+
+
+def _from_metrics(rows: Callable[[ProducerMetrics], list[tuple[object, ...]]]) -> RowSource:
+    async def source(context: SystemContext) -> list[tuple[object, ...]]:
+        return [] if context.sinks is None else rows(context.sinks.metrics)
+
+    return source
+
+
+async def _kafka_topics(context: SystemContext) -> list[tuple[object, ...]]:
+    connections = await context.catalog.store.list_connections()
 
     async def one(record_name: str, servers: str) -> list[tuple[object, ...]]:
         result = await probe_brokers(servers)
@@ -54,12 +79,37 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             "connections",
             "name VARCHAR, type VARCHAR, format VARCHAR, topic VARCHAR, bootstrap_servers VARCHAR, "
             "options JSON, columns VARCHAR[], created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ",
-            Catalog.connection_rows,
+            _from_catalog(Catalog.connection_rows),
         ),
         SystemTable(
-            "secrets", "name VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ", Catalog.secret_rows
+            "secrets",
+            "name VARCHAR, created_at TIMESTAMPTZ, updated_at TIMESTAMPTZ",
+            _from_catalog(Catalog.secret_rows),
         ),
-        SystemTable("users", "name VARCHAR, superuser BOOLEAN, created_at TIMESTAMPTZ", Catalog.user_rows),
+        SystemTable(
+            "users",
+            "name VARCHAR, superuser BOOLEAN, created_at TIMESTAMPTZ",
+            _from_catalog(Catalog.user_rows),
+        ),
+        # The producer views, with the spec's column names.
+        SystemTable(
+            "kafka_producer_metrics",
+            "connection_name VARCHAR, messages_sent BIGINT, bytes_sent BIGINT, send_rate DOUBLE, "
+            "error_rate DOUBLE, avg_batch_size DOUBLE, avg_request_latency_ms DOUBLE",
+            _from_metrics(ProducerMetrics.metric_rows),
+        ),
+        SystemTable(
+            "kafka_producer_status",
+            "connection_name VARCHAR, buffer_available_bytes BIGINT, buffer_total_bytes BIGINT, "
+            "waiting_threads INTEGER, metadata_age_ms BIGINT",
+            _from_metrics(ProducerMetrics.status_rows),
+        ),
+        SystemTable(
+            "kafka_producer_logs",
+            '"timestamp" TIMESTAMPTZ, "connection" VARCHAR, topic VARCHAR, "partition" INTEGER, '
+            'messages INTEGER, "bytes" BIGINT, latency_ms DOUBLE, error VARCHAR',
+            _from_metrics(ProducerMetrics.log_rows),
+        ),
         SystemTable(
             "kafka_topics",
             "connection VARCHAR, topic VARCHAR, partitions INTEGER, internal BOOLEAN, error VARCHAR",
@@ -98,7 +148,7 @@ def tables_read(tree: exp.Expression) -> frozenset[str]:
     )
 
 
-async def fetch_rows(catalog: Catalog, tables: Iterable[str]) -> dict[str, list[tuple[object, ...]]]:
+async def fetch_rows(context: SystemContext, tables: Iterable[str]) -> dict[str, list[tuple[object, ...]]]:
     names = sorted(tables)
-    results = await asyncio.gather(*(SYSTEM_TABLES[name].rows(catalog) for name in names))
+    results = await asyncio.gather(*(SYSTEM_TABLES[name].rows(context) for name in names))
     return dict(zip(names, results, strict=True))

@@ -75,6 +75,13 @@ class LaminarParser(PostgresParser):
     }
     SET_TRIE: ClassVar[dict[str, Any]] = new_trie(key.split(" ") for key in SET_PARSERS)
 
+    # MAP {'k': v, ...} (the spec's headers example) as DuckDB writes it; keys may be expressions.
+    NO_PAREN_FUNCTION_PARSERS: ClassVar[dict[str, Callable[[Any], exp.Expression | None]]] = {
+        **PostgresParser.NO_PAREN_FUNCTION_PARSERS,
+        "MAP": lambda self: self._parse_map_literal(),
+    }
+    MAP_KEYS_ARE_ARBITRARY_EXPRESSIONS = True
+
     # -- helpers -------------------------------------------------------------------------------
     def _remaining_words(self) -> list[str]:
         words: list[str] = []
@@ -331,6 +338,12 @@ class LaminarParser(PostgresParser):
         # Transaction characteristics have no effect on a streaming gateway; accept them.
         self._remaining_words()
         return self.expression(exp.SetItem(kind="CHARACTERISTICS"))
+
+    def _parse_map_literal(self) -> exp.Expression | None:
+        if not self._match(TokenType.L_BRACE, advance=False):
+            self._retreat(self._index - 1)  # plain "map", e.g. a column name
+            return None
+        return self.expression(exp.ToMap(this=self._parse_bracket()))
 
     def _parse_interval(self, require_interval: bool = True, parse_function_unit: bool = True) -> Any:
         # PostgreSQL reads INTERVAL '1 day 02:03:04' as a typed literal; sqlglot would split the

@@ -120,6 +120,17 @@ class ShowObjectsStatement:
     create_of: str | None = None  # SHOW CREATE <kind> name
 
 
+@dataclass(frozen=True, slots=True)
+class InsertStatement:
+    """``INSERT INTO connection [(cols)] VALUES ... | SELECT ...``; ``query`` is a SELECT tree
+    producing the rows (VALUES are wrapped as ``SELECT * FROM (VALUES ...) AS t(cols)``)."""
+
+    target: str
+    columns: tuple[str, ...]  # as written; empty when the statement names none
+    query: exp.Expression
+    from_values: bool
+
+
 DDL_STATEMENTS = (
     CreateConnectionStatement,
     AlterConnectionStatement,
@@ -143,6 +154,7 @@ Statement = (
     | UserStatement
     | DropStatement
     | ShowObjectsStatement
+    | InsertStatement
 )
 
 
@@ -251,6 +263,31 @@ def _classify_ddl(tree: exp.Expression) -> Statement | None:
     return result
 
 
+def _classify_insert(tree: exp.Insert) -> InsertStatement:
+    target = tree.this
+    columns: tuple[str, ...] = ()
+    if isinstance(target, exp.Schema):
+        columns = tuple(column.name for column in target.expressions)
+        target = target.this
+    if not isinstance(target, exp.Table) or target.db:
+        raise FeatureNotSupported("INSERT writes to a connection: INSERT INTO connection_name ...")
+    source = tree.expression
+    if isinstance(source, exp.Values):
+        width = len(source.expressions[0].expressions) if source.expressions else 0
+        names = columns or tuple(f"column{i}" for i in range(1, width + 1))
+        if columns and width != len(columns):
+            problem = "more" if width > len(columns) else "fewer"
+            raise SyntaxError_(f"INSERT has {problem} expressions than target columns")
+        query = exp.select("*").from_(
+            exp.alias_(source.copy(), "t", table=[exp.to_identifier(name) for name in names])
+        )
+        return InsertStatement(target.name, columns, query, from_values=True)
+    if isinstance(source, exp.Select | exp.SetOperation):
+        copied: exp.Expression = source.copy()
+        return InsertStatement(target.name, columns, copied, from_values=False)
+    raise FeatureNotSupported("INSERT takes VALUES or a SELECT")
+
+
 def classify(tree: exp.Expression) -> Statement:
     """The typed statement for one parsed tree, or a clear error for what Laminar cannot run."""
     session = _classify_session(tree) or _classify_ddl(tree)
@@ -258,6 +295,8 @@ def classify(tree: exp.Expression) -> Statement:
         return session
     if isinstance(tree, exp.Query):
         return SelectStatement(tree)
+    if isinstance(tree, exp.Insert):
+        return _classify_insert(tree)
     if isinstance(tree, exp.Set):
         return _classify_set(tree)
     if isinstance(tree, exp.Transaction):

@@ -1,0 +1,285 @@
+"""A Kafka sink connection at work: rows in, Kafka records out, acknowledged before returning.
+
+For each row the sink encodes the value (json or raw), takes the key from ``key_field``, the
+topic from ``topic_field`` (falling back to ``topic``), the partition from ``partition_field`` or
+the partitioner, and headers from a ``_kafka_headers`` MAP column. Routing columns never reach
+the message value. Records are grouped into one batch per topic-partition and handed to the
+producer, which builds Kafka record batches directly. A row that cannot be turned into a record
+follows the connection's ``error_policy``: ``fail`` the statement, ``skip`` it (counted) or send
+it to the ``dlq_connection`` with headers saying why. With ``transactional.id`` every write is
+one Kafka transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from catalog.options import ValidatedOptions
+from formats.json_format import JsonEncoder
+from formats.raw_format import RawEncoder
+from gateway import errors
+from gateway.protocol import types as pgtypes
+from sinks.metrics import ProducerMetrics, RequestLog
+from sinks.partitioners import TopicPartitioners
+from sinks.producer import ProduceError, Record, SinkProducer
+from sinks.producer import RequestLog as ProducerRequestLog
+
+HEADERS_COLUMN = "_kafka_headers"
+KEY_COLUMN = "_kafka_key"
+
+
+@dataclass(frozen=True, slots=True)
+class SinkColumn:
+    name: str
+    type_oid: int
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    written: int
+    skipped: int = 0
+    dead_lettered: int = 0
+
+
+class RecordError(errors.DataException):
+    """A row that cannot become a Kafka record (bad partition, no topic, unencodable value)."""
+
+
+def _text_bytes(value: object, type_oid: int) -> bytes:
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        return value.encode()
+    return pgtypes.encode_text(type_oid, value)
+
+
+def _headers(value: object) -> tuple[tuple[str, bytes], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        raise RecordError(
+            f"{HEADERS_COLUMN} must be a MAP of header names to values, not {type(value).__name__}"
+        )
+    return tuple(
+        (str(key), b"" if item is None else item if isinstance(item, bytes) else str(item).encode())
+        for key, item in value.items()
+    )
+
+
+class KafkaSink:
+    """One sink connection's writer (shared by every session of the gateway)."""
+
+    def __init__(
+        self,
+        connection: str,
+        options: ValidatedOptions,
+        resolved: dict[str, str],
+        metrics: ProducerMetrics,
+        *,
+        dead_letters: KafkaSink | None = None,
+    ) -> None:
+        self.connection = connection
+        self.options = options
+        self._metrics = metrics
+        self._dead_letters = dead_letters
+        self._producer = SinkProducer(
+            options, resolved=resolved, client_id=f"laminar-{connection}", on_request=self._on_request
+        )
+        self._partitioners = TopicPartitioners(options.string("partitioner"))
+        self._transactional = options.string("transactional.id") is not None
+        self._started = False
+        self._transaction_lock = asyncio.Lock()
+
+    def _on_request(self, log: ProducerRequestLog) -> None:
+        self._metrics.record(
+            RequestLog(
+                log.timestamp,
+                self.connection,
+                log.topic,
+                log.partition,
+                log.messages,
+                log.bytes,
+                log.latency_ms,
+                log.error,
+            )
+        )
+
+    async def start(self) -> None:
+        if not self._started:
+            await self._producer.start()
+            metrics = self._metrics.for_connection(self.connection)
+            metrics.buffer_total_bytes = self.options.integer("buffer.memory")
+            self._started = True
+
+    async def close(self) -> None:
+        if self._started:
+            await self._producer.stop()
+            self._started = False
+        self._transaction_lock = asyncio.Lock()
+
+    # -- encoding ------------------------------------------------------------------------------
+    def _routing(self, columns: Sequence[SinkColumn]) -> dict[str, int]:
+        index = {column.name: i for i, column in enumerate(columns)}
+        routing: dict[str, int] = {}
+        for role, name in (
+            ("key", self.options.string("key_field")),
+            ("topic", self.options.string("topic_field")),
+            ("partition", self.options.string("partition_field")),
+            ("headers", HEADERS_COLUMN),
+            ("kafka_key", KEY_COLUMN),
+        ):
+            if name is None:
+                continue
+            if name in index:
+                routing[role] = index[name]
+            elif role in ("key", "topic", "partition"):
+                raise errors.UndefinedColumn(
+                    f'connection "{self.connection}" routes by column "{name}", which the rows do not have',
+                    hint=f"Add a column named {name} to the SELECT list.",
+                )
+        return routing
+
+    def _value_encoder(
+        self, columns: Sequence[SinkColumn], routing: dict[str, int]
+    ) -> Callable[[Sequence[object]], bytes | None]:
+        excluded = self._excluded(columns, routing)
+        pairs = [(c.name, c.type_oid) for c in columns]
+        if self.options.string("format") == "raw":
+            raw = RawEncoder(pairs, key_column=self._raw_key_column(), exclude=excluded)
+            return raw.value
+        encoder = JsonEncoder(
+            pairs,
+            pretty=self.options.boolean("json.pretty"),
+            include_nulls=self.options.boolean("json.include_nulls"),
+            exclude=excluded,
+        )
+        return encoder.encode
+
+    @staticmethod
+    def _excluded(columns: Sequence[SinkColumn], routing: dict[str, int]) -> set[str]:
+        """Routing columns: they steer records and never reach the message value."""
+        return {
+            columns[routing[role]].name
+            for role in ("topic", "partition", "headers", "kafka_key")
+            if role in routing
+        }
+
+    def _raw_key_column(self) -> str:
+        return self.options.string("key_field") or "key"
+
+    def _key_of(
+        self, columns: Sequence[SinkColumn], routing: dict[str, int]
+    ) -> Callable[[Sequence[object]], bytes | None]:
+        if self.options.string("format") == "raw" and "kafka_key" not in routing:
+            raw = RawEncoder(
+                [(c.name, c.type_oid) for c in columns],
+                key_column=self._raw_key_column(),
+                exclude=self._excluded(columns, routing),
+            )
+            return raw.key
+        position = routing.get("key", routing.get("kafka_key"))
+        if position is None:
+            return lambda row: None
+        type_oid = columns[position].type_oid
+        return lambda row: None if row[position] is None else _text_bytes(row[position], type_oid)
+
+    # -- writing -------------------------------------------------------------------------------
+    async def write(self, columns: Sequence[SinkColumn], rows: Sequence[Sequence[object]]) -> WriteResult:
+        """Send rows as records; returns once the broker acknowledged them (per ``acks``)."""
+        await self.start()
+        routing = self._routing(columns)
+        encode_value = self._value_encoder(columns, routing)
+        key_of = self._key_of(columns, routing)
+        default_topic = self.options.string("topic")
+        timestamp_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+        batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
+        partitions: dict[str, int] = {}
+        rejected: list[tuple[int, Sequence[object], str]] = []
+        for number, row in enumerate(rows, start=1):
+            try:
+                topic = default_topic
+                if "topic" in routing and row[routing["topic"]] is not None:
+                    topic = str(row[routing["topic"]])
+                if not topic:
+                    raise RecordError(
+                        f"row {number} has no topic: {self.options.string('topic_field')} is NULL"
+                    )
+                if topic not in partitions:
+                    partitions[topic] = await self._producer.partitions_for(topic)
+                key = key_of(row)
+                if "partition" in routing and row[routing["partition"]] is not None:
+                    partition = int(row[routing["partition"]])  # type: ignore[call-overload]
+                    if not 0 <= partition < partitions[topic]:
+                        raise RecordError(
+                            f"row {number}: partition {partition} is out of range: topic {topic} has "
+                            f"{partitions[topic]} partitions (0 to {partitions[topic] - 1})"
+                        )
+                else:
+                    partition = self._partitioners[topic](key, partitions[topic])
+                headers = _headers(row[routing["headers"]]) if "headers" in routing else ()
+                record = Record(key, encode_value(row), headers, timestamp_ms)
+            except (RecordError, errors.LaminarError, ValueError, TypeError) as exc:
+                message = exc.message if isinstance(exc, errors.LaminarError) else str(exc)
+                rejected.append((number, row, message))
+                continue
+            batches[(topic, partition)].append(record)
+        skipped, dead = await self._handle_rejected(rejected, columns)
+        written = sum(len(records) for records in batches.values())
+        if batches:
+            await self._send(batches)
+        return WriteResult(written, skipped, dead)
+
+    async def _send(self, batches: dict[tuple[str, int], list[Record]]) -> None:
+        if not self._transactional:
+            await self._producer.send(batches)
+            return
+        # One producer holds one transaction at a time: writes of concurrent sessions take turns.
+        async with self._transaction_lock:
+            await self._producer.begin()
+            try:
+                await self._producer.send(batches)
+            except BaseException:
+                with contextlib.suppress(ProduceError):  # the send's error is the one to report
+                    await self._producer.abort()
+                raise
+            await self._producer.commit()
+
+    async def _handle_rejected(
+        self, rejected: list[tuple[int, Sequence[object], str]], columns: Sequence[SinkColumn]
+    ) -> tuple[int, int]:
+        if not rejected:
+            return 0, 0
+        policy = self.options.string("error_policy") or "fail"
+        if policy == "fail":
+            _, _, message = rejected[0]
+            raise RecordError(
+                message,
+                detail=f"{len(rejected)} of the rows could not be written; nothing was sent",
+                hint="Set error_policy = 'skip' or 'dlq' on the connection to keep going past bad rows.",
+            )
+        if policy == "skip" or self._dead_letters is None:
+            self._metrics.for_connection(self.connection).errors += len(rejected)
+            return len(rejected), 0
+        dlq_columns = [
+            SinkColumn("row_number", pgtypes.INT8),
+            SinkColumn("error", pgtypes.TEXT),
+            SinkColumn("row", pgtypes.JSON),
+            SinkColumn(HEADERS_COLUMN, pgtypes.TEXT),
+        ]
+        encoder = JsonEncoder([(c.name, c.type_oid) for c in columns], pretty=False, include_nulls=True)
+        dlq_rows = [
+            (
+                number,
+                message,
+                encoder.encode(row).decode(),
+                {"laminar.error": message, "laminar.connection": self.connection, "laminar.row": str(number)},
+            )
+            for number, row, message in rejected
+        ]
+        result = await self._dead_letters.write(dlq_columns, dlq_rows)
+        return 0, result.written

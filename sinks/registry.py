@@ -1,0 +1,61 @@
+"""The sink connections a gateway process has open, one producer per connection.
+
+Producers are expensive (connections, metadata, an idempotent or transactional identity), so
+all sessions share one :class:`KafkaSink` per connection. A connection that was altered gets a
+fresh sink on next use; dropped or replaced sinks are closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from catalog.model import ConnectionRecord
+from catalog.options import validate_connection_options
+from catalog.service import Catalog
+from gateway import errors
+from sinks.kafka_sink import KafkaSink
+from sinks.metrics import ProducerMetrics
+
+
+class SinkRegistry:
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self.metrics = ProducerMetrics()
+        self._sinks: dict[str, tuple[dt.datetime, KafkaSink]] = {}
+        self._lock = asyncio.Lock()
+
+    async def sink_for(self, record: ConnectionRecord) -> KafkaSink:
+        async with self._lock:
+            current = self._sinks.get(record.name)
+            if current is not None and current[0] == record.updated_at:
+                return current[1]
+            if current is not None:
+                await current[1].close()
+                del self._sinks[record.name]
+            sink = await self._build(record, depth=0)
+            self._sinks[record.name] = (record.updated_at, sink)
+            return sink
+
+    async def _build(self, record: ConnectionRecord, *, depth: int) -> KafkaSink:
+        secrets = {s.name for s in await self._catalog.store.list_secrets()}
+        options = validate_connection_options(
+            record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
+        )
+        if options.connection_type != "sink":
+            raise errors.WrongObjectType(
+                f'connection "{record.name}" is a {options.connection_type}; '
+                "INSERT writes to sink connections"
+            )
+        dead_letters = None
+        dlq_name = options.string("dlq_connection")
+        if dlq_name is not None and depth == 0:
+            dead_letters = await self._build(await self._catalog.connection(dlq_name), depth=1)
+        resolved = await self._catalog.resolve_options(record)
+        return KafkaSink(record.name, options, resolved, self.metrics, dead_letters=dead_letters)
+
+    async def close(self) -> None:
+        async with self._lock:
+            for _, sink in self._sinks.values():
+                await sink.close()
+            self._sinks.clear()
