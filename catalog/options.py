@@ -16,8 +16,9 @@ filled in, or raises the first problem as a SQLSTATE error a user can act on:
 Values of options that may hold a secret (``secret_ok``) are never copied into an error message.
 
 The sink and source schemas live in :mod:`sinks.options` and :mod:`sources.options`; this module
-also holds the option specs and checks both of them share (brokers, Schema Registry, error policy)
-and :func:`validate_connection_options`, which picks the schema by the ``type`` option.
+also holds the option specs and checks both of them share (brokers, security and SASL login,
+Schema Registry, error policy) and :func:`validate_connection_options`, which picks the schema by
+the ``type`` option.
 """
 
 from __future__ import annotations
@@ -356,8 +357,9 @@ def _enum_value(spec: OptionSpec, raw: str) -> str | None:
 def _enum_hint(spec: OptionSpec, raw: str) -> str | None:
     if spec.kind != "enum":
         return None
-    suggestion = closest(raw.strip().lower(), spec.allowed)
-    return f"Did you mean '{suggestion}'?" if suggestion is not None else None
+    by_lower = {allowed.lower(): allowed for allowed in spec.allowed}  # enums match case-insensitively
+    suggestion = closest(raw.strip().lower(), list(by_lower))
+    return f"Did you mean '{by_lower[suggestion]}'?" if suggestion is not None else None
 
 
 def _parse_servers(raw: str) -> _Parsed | str:
@@ -448,8 +450,8 @@ def _parse_secret_reference(spec: OptionSpec, raw: str, secret_exists: Callable[
     if not spec.secret_ok:
         raise InvalidParameterValue(
             f'option "{spec.name}" cannot take a secret reference',
-            hint="Only credentials such as schema_registry.api_key and schema_registry.api_secret "
-            "may be written as '${secret:name}'.",
+            hint="Only credentials (sasl.username, sasl.password, schema_registry.api_key and "
+            "schema_registry.api_secret) may be written as '${secret:name}'.",
         )
     name = secret_reference(raw)
     if not name:
@@ -568,6 +570,70 @@ ERROR_POLICY_SPECS = (
         description="Sink connection that receives failed records (with error_policy = 'dlq')",
     ),
 )
+
+
+SECURITY_PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
+SASL_PROTOCOLS = ("SASL_PLAINTEXT", "SASL_SSL")
+TLS_PROTOCOLS = ("SSL", "SASL_SSL")
+
+SECURITY_SPECS = (
+    OptionSpec(
+        name="security.protocol",
+        kind="enum",
+        allowed=SECURITY_PROTOCOLS,
+        default="PLAINTEXT",
+        description="How to reach the brokers: PLAINTEXT, SSL (TLS checked against the system's CAs), "
+        "SASL_PLAINTEXT or SASL_SSL (a SASL login, without or with TLS)",
+    ),
+    OptionSpec(
+        name="sasl.mechanism",
+        kind="enum",
+        allowed=("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+        description="SASL login mechanism (with a SASL_* security.protocol)",
+    ),
+    OptionSpec(
+        name="sasl.username", kind="string", secret_ok=True, description="SASL user name (text or secret)"
+    ),
+    OptionSpec(
+        name="sasl.password",
+        kind="string",
+        secret_ok=True,
+        secret_required=True,
+        description="SASL password; must be a '${secret:name}' reference",
+    ),
+)
+# what a SASL connection needs, with the example a hint shows when one is missing
+_SASL_EXAMPLES = {
+    "sasl.mechanism": "'sasl.mechanism' = 'SCRAM-SHA-512'",
+    "sasl.username": "'sasl.username' = 'laminar'",
+    "sasl.password": "'sasl.password' = '${secret:kafka_password}'",
+}
+
+
+def check_security(context: CheckContext) -> None:
+    """``sasl.*`` only with a SASL protocol, and a SASL protocol needs all three of them."""
+    protocol = context.string("security.protocol")
+    if protocol not in SASL_PROTOCOLS:
+        for name in _SASL_EXAMPLES:
+            if context.given(name):
+                raise context.fail(
+                    f"option \"{name}\" applies only with security.protocol 'SASL_PLAINTEXT' or "
+                    f"'SASL_SSL' (security.protocol is '{protocol}')",
+                    hint=f"Set 'security.protocol' = 'SASL_SSL' (or 'SASL_PLAINTEXT'), or remove \"{name}\".",
+                )
+        return
+    missing = [name for name in _SASL_EXAMPLES if not context.given(name)]
+    if missing:
+        names = _and_list([f'"{name}"' for name in missing])
+        raise context.fail(
+            f"security.protocol '{protocol}' needs option{'s' if len(missing) > 1 else ''} {names}",
+            hint="Add " + _and_list([_SASL_EXAMPLES[name] for name in missing]) + ".",
+        )
+
+
+def _and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def check_error_policy(context: CheckContext) -> None:

@@ -1,13 +1,15 @@
 """The catalog service: DDL semantics on top of a store — validation, secrets, users, rendering.
 
-Every DDL statement is validated completely before the store is touched, and the store applies
-it in one transaction, so a failed statement changes nothing. Secret values are encrypted here
+Every DDL statement is validated completely before the store is touched (a connection whose
+format is not supported yet, avro or protobuf until issue 6, is refused here with 0A000), and the
+store applies it in one transaction, so a failed statement changes nothing. Secret values are encrypted here
 and decrypted only by :meth:`Catalog.resolve_options`, when a connection is actually used.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +18,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from catalog.model import ColumnDef, ConnectionRecord, SecretRecord, UserRecord, now, secret_reference
-from catalog.options import ValidatedOptions, validate_connection_options
+from catalog.options import CONNECTION_TYPES, ValidatedOptions, describe_options, validate_connection_options
 from catalog.secret_box import SecretBox
 from catalog.store import CatalogStore
 from gateway import errors
@@ -33,6 +35,24 @@ class Outcome:
 
     tag: str
     notices: tuple[str, ...] = ()
+
+
+# Issue 6 (Avro and Protobuf with the Schema Registry) deletes this list and the check below; the
+# option schemas already accept both formats and their options, so nothing else changes then.
+NOT_YET_SUPPORTED_FORMATS = ("avro", "protobuf")
+
+
+def check_format_supported(options: ValidatedOptions) -> None:
+    """Refuse a connection whose format Laminar cannot encode or decode yet (0A000), at CREATE and
+    ALTER time rather than when the connection is first used. Runs after the options validated,
+    so a bad avro or protobuf option is still reported as what it is."""
+    fmt = options.string("format")
+    if fmt in NOT_YET_SUPPORTED_FORMATS:
+        raise errors.FeatureNotSupported(
+            f'format "{fmt}" is not supported yet',
+            detail="Laminar does not encode or decode Avro and Protobuf records yet.",
+            hint="The formats json and raw work today: format = 'json' or format = 'raw'.",
+        )
 
 
 def _check_columns(columns: Sequence[tuple[str, str]]) -> tuple[ColumnDef, ...]:
@@ -103,7 +123,7 @@ class Catalog:
                 hint=f"Laminar connects to: {', '.join(CONNECTORS)}.",
             )
         column_defs = _check_columns(columns)
-        await self._validate(options, column_defs)
+        check_format_supported(await self._validate(options, column_defs))
         if await self.store.get_connection(name) is not None:
             if if_not_exists:
                 return Outcome("CREATE CONNECTION", (f'connection "{name}" already exists, skipping',))
@@ -130,7 +150,7 @@ class Catalog:
             del options[option]
         options.update(set_options)
         merged = tuple(options.items())
-        await self._validate(merged, record.columns)
+        check_format_supported(await self._validate(merged, record.columns))
         updated = dataclasses.replace(record, options=merged, updated_at=now())
         updated = dataclasses.replace(updated, sql=render_connection(updated))
         await self.store.replace_connection(updated)
@@ -260,11 +280,16 @@ class Catalog:
         return [(u.name, u.superuser, u.created_at) for u in await self.store.list_users()]
 
 
+@functools.cache
+def _credential_options() -> frozenset[str]:
+    """Options that may hold a secret reference (sasl.username, schema_registry.api_key, ...)."""
+    return frozenset(
+        spec.name for kind in CONNECTION_TYPES for spec in describe_options(kind) if spec.secret_ok
+    )
+
+
 def _redacted(option: str, value: str) -> str:
     """Secret references are shown as written; literal values of credential options are not."""
-    if secret_reference(value) is not None:
-        return value
-    lowered = option.lower()
-    if any(word in lowered for word in ("secret", "password", "api_key", "token", "sasl")):
+    if secret_reference(value) is None and option in _credential_options():
         return REDACTED
     return value

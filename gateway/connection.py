@@ -235,7 +235,7 @@ class ClientConnection:
             assert self.session is not None
             await handle_query(self.session, self._output, message.sql)
         elif isinstance(message, m.Parse):
-            extended.parse(message)
+            await extended.parse(message)
         elif isinstance(message, m.Bind):
             extended.bind(message)
         elif isinstance(message, m.Describe):

@@ -7,6 +7,7 @@ the SELECT sends nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
@@ -35,6 +36,32 @@ def prepare_query(statement: InsertStatement) -> exp.Expression:
                 value = pair.expression
                 pair.set("expression", exp.Cast(this=value.copy(), to=exp.DataType.build("TEXT")))
     return query
+
+
+def with_declared_types(statement: InsertStatement, declared: Sequence[tuple[str, str]]) -> InsertStatement:
+    """The statement with each bare ``$n`` of its VALUES cast to its target column's declared type.
+
+    Like PostgreSQL, ``INSERT INTO events (id) VALUES ($1)`` then describes ``$1`` as the column's
+    type (bigint, not text), which drivers that encode by the described type (asyncpg) rely on.
+    """
+    if not statement.from_values:
+        return statement
+    types = dict(declared)
+    targets = list(statement.columns) or [name for name, _ in declared]
+    query = statement.query.copy()
+    values = query.find(exp.Values)
+    if values is None:
+        return statement
+    for row in values.expressions:
+        for position, item in enumerate(list(row.expressions)):
+            if (
+                position < len(targets)
+                and isinstance(item, exp.Placeholder | exp.Parameter)
+                and targets[position] in types
+            ):
+                datatype = exp.DataType.build(types[targets[position]], dialect="postgres")
+                item.replace(exp.Cast(this=item.copy(), to=datatype))
+    return dataclasses.replace(statement, query=query)
 
 
 def _column_names(statement: InsertStatement, produced: Sequence[str], declared: Sequence[str]) -> list[str]:

@@ -143,6 +143,21 @@ class Session:
             self._cache.popitem(last=False)
         return prepared
 
+    async def prepare_for_client(self, sql: str, param_oids: tuple[int, ...] = ()) -> PreparedStatement:
+        """:meth:`prepare`, plus what needs the catalog: parameters of an INSERT take the types
+        of the connection's declared columns (the extended protocol's Parse uses this)."""
+        prepared = self.prepare(sql, param_oids)
+        statement = prepared.statement
+        if not isinstance(statement, st.InsertStatement) or not prepared.param_oids or self.catalog is None:
+            return prepared
+        record = await self.catalog.store.get_connection(statement.target)
+        if record is None or not record.columns:
+            return prepared
+        typed = insert.with_declared_types(statement, [(c.name, c.type_sql) for c in record.columns])
+        compiled = compile_select(insert.prepare_query(typed), param_oids)
+        self.engine.describe(compiled)
+        return PreparedStatement(sql, typed, compiled.param_oids, compiled, None)
+
     def prepare(self, sql: str, param_oids: tuple[int, ...] = ()) -> PreparedStatement:
         """One statement for the extended protocol (empty text is allowed, several are not)."""
         prepared = self.prepare_all(sql, param_oids)

@@ -26,7 +26,7 @@ from gateway import errors
 from gateway.protocol import types as pgtypes
 from sinks.metrics import ProducerMetrics, RequestLog
 from sinks.partitioners import TopicPartitioners
-from sinks.producer import ProduceError, Record, SinkProducer
+from sinks.producer import ProduceError, ProducerStatus, Record, SinkProducer
 from sinks.producer import RequestLog as ProducerRequestLog
 
 HEADERS_COLUMN = "_kafka_headers"
@@ -112,9 +112,11 @@ class KafkaSink:
     async def start(self) -> None:
         if not self._started:
             await self._producer.start()
-            metrics = self._metrics.for_connection(self.connection)
-            metrics.buffer_total_bytes = self.options.integer("buffer.memory")
             self._started = True
+
+    def status(self) -> ProducerStatus:
+        """Buffer and metadata state of this connection's producer."""
+        return self._producer.status()
 
     async def close(self) -> None:
         if self._started:

@@ -38,10 +38,6 @@ class ConnectionMetrics:
     errors: int = 0
     requests: int = 0
     latency_ms_total: float = 0.0
-    buffer_total_bytes: int = 0
-    buffer_used_bytes: int = 0
-    waiting_writers: int = 0
-    metadata_refreshed: float = field(default_factory=time.monotonic)
     recent: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=4096))
 
     def record(self, log: RequestLog) -> None:
@@ -97,19 +93,6 @@ class ProducerMetrics:
                 )
             )
         return rows
-
-    def status_rows(self) -> list[tuple[object, ...]]:
-        now = time.monotonic()
-        return [
-            (
-                name,
-                m.buffer_total_bytes - m.buffer_used_bytes,
-                m.buffer_total_bytes,
-                m.waiting_writers,
-                int((now - m.metadata_refreshed) * 1000),
-            )
-            for name, m in sorted(self._connections.items())
-        ]
 
     def log_rows(self) -> list[tuple[object, ...]]:
         return [

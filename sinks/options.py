@@ -21,6 +21,10 @@ options that would otherwise be silently ignored. Decisions the spec leaves open
 * ``'json.*'``, Schema Registry, ``'protobuf.*'``, ``'value_subject'``, ``'auto.register.schemas'``,
   ``'key.format'``, ``'transaction.timeout.ms'`` and ``dlq_connection`` are refused where they would
   have no effect (wrong format, no key_field, no transactional.id, no dlq policy).
+* ``'security.protocol'`` defaults to PLAINTEXT, as in Kafka. ``'sasl.mechanism'``,
+  ``'sasl.username'`` and ``'sasl.password'`` (a secret reference) are required with a SASL_*
+  protocol and refused without one: no mechanism is picked silently (the Java client's default,
+  GSSAPI, is not offered; PLAIN sends the password as it is).
 * ``'partitioner'`` has no fixed default: keyed rows use murmur2 (the Java client's choice),
   rows without a key are spread round-robin (the spec's "no key_field means round-robin").
 """
@@ -34,6 +38,7 @@ from catalog.options import (
     PROTOBUF_SPECS,
     REGISTRY_FORMATS,
     SCHEMA_REGISTRY_SPECS,
+    SECURITY_SPECS,
     CheckContext,
     OptionSchema,
     OptionSpec,
@@ -41,6 +46,7 @@ from catalog.options import (
     check_declared_column,
     check_error_policy,
     check_format_options,
+    check_security,
     connection_type_spec,
     topic_spec,
 )
@@ -250,6 +256,8 @@ SINK_SPECS = (
         maximum=JAVA_INT_MAX,
         description="Max ms from write to acknowledgement, retries included; then the error policy applies",
     ),
+    # -- connection security (shared with sources) ----------------------------------------------
+    *SECURITY_SPECS,
     # -- errors ---------------------------------------------------------------------------------
     *ERROR_POLICY_SPECS,
 )
@@ -381,6 +389,7 @@ SINK_OPTIONS = OptionSchema(
         check_routing_columns,
         check_serialization,
         check_error_policy,
+        check_security,
         check_spellings,
         check_delivery_guarantees,
         check_timeouts,

@@ -33,6 +33,9 @@ path never calls ``producer.send()`` per message: :meth:`SinkProducer.send` fill
   open. :meth:`send` is a flush point: it holds every record its batches will ever contain, so it
   closes them and they go out at once (like ``KafkaProducer.flush()``). Gathering rows for up to
   ``linger.ms`` before calling :meth:`send` is the caller's job (the pipeline's micro-batcher).
+* ``'security.protocol'``, ``'sasl.mechanism'``, ``'sasl.username'``, ``'sasl.password'``: aiokafka's
+  ``security_protocol``, ``sasl_mechanism`` and ``sasl_plain_username`` / ``sasl_plain_password``
+  (secret references resolved by the caller); SSL and SASL_SSL use ``ssl.create_default_context()``.
 * ``'send.buffer.bytes'``: aiokafka has no socket options, so the producer sets ``SO_SNDBUF`` on
   every broker connection right after aiokafka opens it (-1 keeps the OS default).
 
@@ -47,6 +50,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import ssl
 import time
 import weakref
 from collections import deque
@@ -62,7 +66,7 @@ from aiokafka import errors as kafka_errors
 from aiokafka.client import ConnectionGroup
 from aiokafka.protocol.metadata import MetadataRequest
 
-from catalog.options import SecretRef, ValidatedOptions
+from catalog.options import SASL_PROTOCOLS, TLS_PROTOCOLS, SecretRef, ValidatedOptions
 from gateway.errors import LaminarError
 from sinks import kafka_compat
 
@@ -201,6 +205,26 @@ class ProducerSettings:
     request_timeout_ms: int
     delivery_timeout_ms: int
     max_in_flight: int
+    security_protocol: str
+    sasl_mechanism: str | None
+    sasl_username: str | None
+    sasl_password: str | None = field(repr=False)  # the resolved secret: never in a repr or a log
+    ssl_context: ssl.SSLContext | None = field(repr=False, compare=False)
+
+    def security_kwargs(self) -> dict[str, Any]:
+        """aiokafka's arguments for TLS and the SASL login (the SCRAM mechanisms take the
+        ``sasl_plain_*`` credentials too)."""
+        kwargs: dict[str, Any] = {
+            "security_protocol": self.security_protocol,
+            "ssl_context": self.ssl_context,
+        }
+        if self.sasl_mechanism is not None:
+            kwargs.update(
+                sasl_mechanism=self.sasl_mechanism,
+                sasl_plain_username=self.sasl_username,
+                sasl_plain_password=self.sasl_password,
+            )
+        return kwargs
 
     @classmethod
     def from_options(cls, options: ValidatedOptions, resolved: Mapping[str, str]) -> ProducerSettings:
@@ -214,6 +238,8 @@ class ProducerSettings:
         compression = options.string("compression") or "none"
         max_request = options.integer("max.request.size")
         buffer_memory = options.integer("buffer.memory")
+        protocol = options.string("security.protocol") or "PLAINTEXT"
+        sasl = protocol in SASL_PROTOCOLS
         return cls(
             bootstrap_servers=options.servers("bootstrap_servers"),
             acks="all" if acks == "all" else int(acks),
@@ -232,6 +258,12 @@ class ProducerSettings:
             request_timeout_ms=options.integer("request.timeout.ms"),
             delivery_timeout_ms=options.integer("delivery.timeout.ms"),
             max_in_flight=options.integer("max.in.flight.requests.per.connection"),
+            security_protocol=protocol,
+            sasl_mechanism=options.string("sasl.mechanism") if sasl else None,
+            sasl_username=text("sasl.username") if sasl else None,
+            sasl_password=text("sasl.password") if sasl else None,
+            # TLS verified against the system's CAs, with host name checks (Kafka's defaults)
+            ssl_context=ssl.create_default_context() if protocol in TLS_PROTOCOLS else None,
         )
 
 
@@ -500,6 +532,7 @@ class SinkProducer:
                 max_request_size=s.max_request_size,
                 request_timeout_ms=s.request_timeout_ms,
                 retry_backoff_ms=s.retry_backoff_ms,
+                **s.security_kwargs(),
             )
         except RuntimeError as exc:  # aiokafka: "Compression library for X not found"
             raise CompressionUnavailable(

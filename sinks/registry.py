@@ -12,7 +12,7 @@ import datetime as dt
 
 from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
-from catalog.service import Catalog
+from catalog.service import Catalog, check_format_supported
 from gateway import errors
 from sinks.kafka_sink import KafkaSink
 from sinks.metrics import ProducerMetrics
@@ -42,6 +42,7 @@ class SinkRegistry:
         options = validate_connection_options(
             record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
         )
+        check_format_supported(options)  # a catalog written before a format was refused
         if options.connection_type != "sink":
             raise errors.WrongObjectType(
                 f'connection "{record.name}" is a {options.connection_type}; '
@@ -53,6 +54,22 @@ class SinkRegistry:
             dead_letters = await self._build(await self._catalog.connection(dlq_name), depth=1)
         resolved = await self._catalog.resolve_options(record)
         return KafkaSink(record.name, options, resolved, self.metrics, dead_letters=dead_letters)
+
+    def status_rows(self) -> list[tuple[object, ...]]:
+        """Rows of system.kafka_producer_status: the live state of each open producer."""
+        rows: list[tuple[object, ...]] = []
+        for name, (_, sink) in sorted(self._sinks.items()):
+            status = sink.status()
+            rows.append(
+                (
+                    name,
+                    status.buffer_available_bytes,
+                    status.buffer_total_bytes,
+                    status.waiting_threads,
+                    status.metadata_age_ms,
+                )
+            )
+        return rows
 
     async def close(self) -> None:
         async with self._lock:

@@ -13,6 +13,8 @@ Decisions the spec leaves open (it documents sinks only):
   ``watermark_delay`` (default 0) and ``idle_timeout`` (default 30 seconds: an idle partition
   stops holding the watermark back after that long) are durations in milliseconds and may only
   be given together with ``event_time_column``.
+* ``'security.protocol'`` and the ``'sasl.*'`` login options are the sinks' (shared specs and
+  checks in :mod:`catalog.options`).
 * Options that would have no effect are refused, as for sinks (``'json.fail_on_missing'`` with a
   non-JSON format, registry options without avro/protobuf, ``dlq_connection`` without ``dlq``).
 """
@@ -24,6 +26,7 @@ from catalog.options import (
     FORMATS,
     PROTOBUF_SPECS,
     SCHEMA_REGISTRY_SPECS,
+    SECURITY_SPECS,
     CheckContext,
     OptionSchema,
     OptionSpec,
@@ -31,6 +34,7 @@ from catalog.options import (
     check_declared_column,
     check_error_policy,
     check_format_options,
+    check_security,
     connection_type_spec,
     topic_spec,
 )
@@ -95,6 +99,7 @@ SOURCE_SPECS = (
     ),
     *SCHEMA_REGISTRY_SPECS,
     *PROTOBUF_SPECS,
+    *SECURITY_SPECS,
     *ERROR_POLICY_SPECS,
 )
 
@@ -131,7 +136,7 @@ def check_source_topic(context: CheckContext) -> None:
 
 SOURCE_OPTIONS = OptionSchema(
     SOURCE_SPECS,
-    (check_source_topic, check_source_format, check_event_time, check_error_policy),
+    (check_source_topic, check_source_format, check_event_time, check_error_policy, check_security),
     label="Kafka source connection",
     suggestions={
         "bootstrap.servers": "bootstrap_servers",

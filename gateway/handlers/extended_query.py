@@ -72,10 +72,11 @@ class ExtendedQueryHandler:
             raise errors.InvalidCursorName(f'portal "{name}" does not exist')
         return portal
 
-    def parse(self, message: m.Parse) -> None:
+    async def parse(self, message: m.Parse) -> None:
         if message.name and message.name in self.session.statements:
             raise errors.DuplicatePreparedStatement(f'prepared statement "{message.name}" already exists')
-        self.session.statements[message.name] = self.session.prepare(message.sql, message.param_oids)
+        prepared = await self.session.prepare_for_client(message.sql, message.param_oids)
+        self.session.statements[message.name] = prepared
         self.output.write(m.ParseComplete().encode())
 
     def bind(self, message: m.Bind) -> None:

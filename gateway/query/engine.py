@@ -141,6 +141,31 @@ def _bytea_hex_literals(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
+# PostgreSQL's encode(bytes, format) / decode(text, format) in DuckDB's words. 'utf8' is not a
+# PostgreSQL format, but the spec writes encode(key, 'utf8') meaning "the text as UTF-8 bytes".
+_ENCODERS = {"base64": "to_base64", "hex": "hex", "utf8": "encode", "utf-8": "encode"}
+_DECODERS = {"base64": "from_base64", "hex": "unhex", "utf8": "decode", "utf-8": "decode"}
+
+
+def _encode_decode(tree: exp.Expression) -> exp.Expression:
+    """Rewrite encode()/decode() with a format argument to the DuckDB function for it."""
+    for node in list(tree.find_all(exp.Encode, exp.Decode)):
+        charset = node.args.get("charset")
+        if not isinstance(charset, exp.Literal):
+            continue
+        table = _ENCODERS if isinstance(node, exp.Encode) else _DECODERS
+        function = table.get(str(charset.this).lower())
+        if function is None:
+            raise errors.InvalidParameterValue(
+                f'unrecognized encoding: "{charset.this}"', hint="Use base64, hex or utf8."
+            )
+        replacement: exp.Expression = exp.Anonymous(this=function, expressions=[node.this.copy()])
+        if function == "hex":
+            replacement = exp.Lower(this=replacement)  # PostgreSQL writes hex in lower case
+        node.replace(replacement)
+    return tree
+
+
 def _with_parameters(
     tree: exp.Expression, param_oids: Sequence[int], *, as_null: bool, values: Sequence[Any] = ()
 ) -> str:
@@ -172,7 +197,7 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
     """Compile a PostgreSQL SELECT tree for DuckDB."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
     projections = naming.select_list(tree)  # names come from the statement as written
-    tree = system_views.qualify(_bytea_hex_literals(_pin_numeric_literals(tree.copy())))
+    tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree.copy()))))
     return CompiledQuery(
         duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
         describe_sql=_with_parameters(tree, param_oids, as_null=True),

@@ -45,6 +45,10 @@ def _from_metrics(rows: Callable[[ProducerMetrics], list[tuple[object, ...]]]) -
     return source
 
 
+async def _producer_status(context: SystemContext) -> list[tuple[object, ...]]:
+    return [] if context.sinks is None else context.sinks.status_rows()
+
+
 async def _kafka_topics(context: SystemContext) -> list[tuple[object, ...]]:
     connections = await context.catalog.store.list_connections()
 
@@ -102,7 +106,7 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             "kafka_producer_status",
             "connection_name VARCHAR, buffer_available_bytes BIGINT, buffer_total_bytes BIGINT, "
             "waiting_threads INTEGER, metadata_age_ms BIGINT",
-            _from_metrics(ProducerMetrics.status_rows),
+            _producer_status,
         ),
         SystemTable(
             "kafka_producer_logs",

@@ -272,6 +272,10 @@ def _classify_insert(tree: exp.Insert) -> InsertStatement:
     if not isinstance(target, exp.Table) or target.db:
         raise FeatureNotSupported("INSERT writes to a connection: INSERT INTO connection_name ...")
     source = tree.expression
+    with_clause = tree.args.get("with_")  # WITH cte AS (...) INSERT INTO sink SELECT ... FROM cte
+    if with_clause is not None and isinstance(source, exp.Select | exp.SetOperation):
+        source = source.copy()
+        source.set("with_", with_clause.copy())
     if isinstance(source, exp.Values):
         width = len(source.expressions[0].expressions) if source.expressions else 0
         names = columns or tuple(f"column{i}" for i in range(1, width + 1))

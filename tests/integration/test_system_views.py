@@ -154,13 +154,12 @@ def test_system_connections_columns_and_values(probed: CatalogGateway, kafka_bro
         conn.execute("CREATE SECRET IF NOT EXISTS view_key AS 'view-key-value'")
         conn.execute("CREATE SECRET IF NOT EXISTS view_secret AS 'view-secret-value'")
         conn.execute(
-            "CREATE CONNECTION view_avro (id BIGINT, name TEXT) TO kafka ("
+            "CREATE CONNECTION view_sasl (id BIGINT, name TEXT) TO kafka ("
             f" bootstrap_servers = '{kafka_broker.bootstrap_servers}', topic = 'view-topic', type = 'sink',"
-            " format = 'avro', 'schema_registry.endpoint' = 'http://127.0.0.1:8081',"
-            " 'schema_registry.api_key' = '${secret:view_key}',"
-            " 'schema_registry.api_secret' = '${secret:view_secret}')"
+            " format = 'json', 'security.protocol' = 'SASL_SSL', 'sasl.mechanism' = 'SCRAM-SHA-512',"
+            " 'sasl.username' = '${secret:view_key}', 'sasl.password' = '${secret:view_secret}')"
         )
-        cursor = conn.execute("SELECT * FROM system.connections WHERE name = 'view_avro'")
+        cursor = conn.execute("SELECT * FROM system.connections WHERE name = 'view_sasl'")
         assert cursor.description is not None
         columns = [column.name for column in cursor.description]
         assert columns[: len(CONNECTIONS_COLUMNS)] == CONNECTIONS_COLUMNS
@@ -168,24 +167,58 @@ def test_system_connections_columns_and_values(probed: CatalogGateway, kafka_bro
         assert len(rows) == 1
         row = dict(zip(columns, rows[0], strict=True))
         assert (row["name"], row["type"], row["format"], row["topic"], row["bootstrap_servers"]) == (
-            "view_avro",
+            "view_sasl",
             "sink",
-            "avro",
+            "json",
             "view-topic",
             kafka_broker.bootstrap_servers,
         )
         assert row["columns"] == ["id", "name"]
-        options = row["options"] if isinstance(row["options"], dict) else json.loads(str(row["options"]))
-        assert options["schema_registry.api_key"] == "${secret:view_key}"
-        assert options["schema_registry.api_secret"] == "${secret:view_secret}"
-        assert options["format"] == "avro"
+        assert parsed_options(row["options"]) == {
+            "bootstrap_servers": kafka_broker.bootstrap_servers,
+            "topic": "view-topic",
+            "type": "sink",
+            "format": "json",
+            "security.protocol": "SASL_SSL",
+            "sasl.mechanism": "SCRAM-SHA-512",
+            "sasl.username": "${secret:view_key}",
+            "sasl.password": "${secret:view_secret}",
+        }
         created = row["created_at"]
         assert isinstance(created, dt.datetime)
         assert created.tzinfo is not None
         assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 60
         assert "view-key-value" not in repr(rows)
         assert "view-secret-value" not in repr(rows)
-        conn.execute("DROP CONNECTION view_avro")
+        conn.execute("DROP CONNECTION view_sasl")
+
+
+def parsed_options(value: object) -> dict[str, object]:
+    return value if isinstance(value, dict) else json.loads(str(value))
+
+
+def test_system_connections_hides_a_literal_user_name(probed: CatalogGateway) -> None:
+    # Credential options (those that may hold a secret reference) show literal values as ********;
+    # the protocol and mechanism are not credentials and show as written.
+    with probed.connect() as conn:
+        conn.execute("CREATE SECRET IF NOT EXISTS view_password AS 'view-password-value'")
+        conn.execute(
+            "CREATE CONNECTION view_literal_user TO kafka (bootstrap_servers = '127.0.0.1:9092',"
+            " topic = 't', type = 'source', format = 'raw', 'security.protocol' = 'sasl_plaintext',"
+            " 'sasl.mechanism' = 'plain', 'sasl.username' = 'literal-user-name',"
+            " 'sasl.password' = '${secret:view_password}')"
+        )
+        options = parsed_options(
+            one_value(conn, "SELECT options FROM system.connections WHERE name = 'view_literal_user'")
+        )
+        assert {name: options[name] for name in options if "." in name} == {
+            "security.protocol": "sasl_plaintext",
+            "sasl.mechanism": "plain",
+            "sasl.username": "********",
+            "sasl.password": "${secret:view_password}",
+        }
+        conn.execute("DROP CONNECTION view_literal_user")
+        conn.execute("DROP SECRET view_password")
 
 
 def test_system_secrets_has_names_only(probed: CatalogGateway) -> None:

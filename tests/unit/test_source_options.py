@@ -49,6 +49,10 @@ def test_defaults_of_a_minimal_source() -> None:
         "schema_registry.api_secret": None,
         "protobuf.message": None,
         "protobuf.descriptor_file": None,
+        "security.protocol": "PLAINTEXT",
+        "sasl.mechanism": None,
+        "sasl.username": None,
+        "sasl.password": None,
         "error_policy": "fail",
         "dlq_connection": None,
     }
@@ -170,6 +174,10 @@ def test_describe_options() -> None:
         "schema_registry.api_secret",
         "protobuf.message",
         "protobuf.descriptor_file",
+        "security.protocol",
+        "sasl.mechanism",
+        "sasl.username",
+        "sasl.password",
         "error_policy",
         "dlq_connection",
     ]
