@@ -26,7 +26,8 @@ from gateway import errors
 from gateway.protocol import types as pgtypes
 from sinks.metrics import ProducerMetrics, RequestLog
 from sinks.partitioners import TopicPartitioners
-from sinks.producer import ProduceError, ProducerStatus, Record, SinkProducer
+from sinks.produce_errors import ProduceError
+from sinks.producer import ProducerStatus, Record, SinkProducer
 from sinks.producer import RequestLog as ProducerRequestLog
 
 HEADERS_COLUMN = "_kafka_headers"

@@ -50,7 +50,6 @@ import asyncio
 import contextlib
 import logging
 import socket
-import ssl
 import time
 import weakref
 from collections import deque
@@ -59,82 +58,36 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import TracebackType
-from typing import Any, ClassVar, NamedTuple, Self
+from typing import Any, NamedTuple, Self
 
 from aiokafka import AIOKafkaProducer
 from aiokafka import errors as kafka_errors
 from aiokafka.client import ConnectionGroup
 from aiokafka.protocol.metadata import MetadataRequest
 
-from catalog.options import SASL_PROTOCOLS, TLS_PROTOCOLS, SecretRef, ValidatedOptions
-from gateway.errors import LaminarError
+from catalog.options import ValidatedOptions
 from sinks import kafka_compat
+from sinks.produce_errors import (
+    BufferExhausted,
+    CompressionUnavailable,
+    DeliveryTimeout,
+    PartitionNotFound,
+    ProduceError,
+    ProducerFencedError,
+    ProducerReset,
+    RecordTooLarge,
+    TransactionStateError,
+    describe_error,
+    is_retriable,
+    translate,
+)
+from sinks.producer_settings import ProducerSettings
 
 log = logging.getLogger(__name__)
 
 _NO_HEADERS: list[tuple[str, bytes]] = []
 
 
-# --- errors ------------------------------------------------------------------------------------
-class ProduceError(LaminarError):
-    """Kafka did not take the records (a broker error that retrying cannot fix)."""
-
-    sqlstate: ClassVar[str] = "58000"
-
-
-class RetriableProduceError(ProduceError):
-    retriable = True
-
-
-class BrokerUnavailable(ProduceError):
-    sqlstate = "08006"
-    retriable = True
-
-
-class DeliveryTimeout(BrokerUnavailable):
-    pass
-
-
-class BufferExhausted(ProduceError):
-    sqlstate = "53000"
-    retriable = True
-
-
-class RecordTooLarge(ProduceError):
-    sqlstate = "22023"
-
-
-class PartitionNotFound(ProduceError):
-    sqlstate = "22023"
-
-
-class TopicNotFound(ProduceError):
-    sqlstate = "42704"
-
-
-class KafkaAccessDenied(ProduceError):
-    sqlstate = "42501"
-
-
-class ProducerFencedError(ProduceError):
-    """A newer producer with the same ``transactional.id`` started: this one may not write."""
-
-    sqlstate = "40000"
-
-
-class TransactionStateError(ProduceError):
-    sqlstate = "25000"
-
-
-class CompressionUnavailable(ProduceError):
-    sqlstate = "0A000"
-
-
-class _ProducerReset(kafka_errors.KafkaError):  # type: ignore[misc]  # aiokafka ships no type hints
-    """Fails every batch still pending in aiokafka when the producer gives up on delivery."""
-
-
-# --- values ------------------------------------------------------------------------------------
 class Record(NamedTuple):
     """One message, already encoded: key, value, headers and timestamp (None: now)."""
 
@@ -184,169 +137,6 @@ class ProducerStatus:
     metadata_age_ms: int | None
 
 
-@dataclass(frozen=True, slots=True)
-class ProducerSettings:
-    """The producer's view of a sink connection's options (typed, defaults applied)."""
-
-    bootstrap_servers: tuple[str, ...]
-    acks: int | str
-    idempotent: bool
-    transactional_id: str | None
-    transaction_timeout_ms: int
-    compression: str | None
-    batch_messages: int
-    batch_bytes: int
-    linger_ms: int
-    max_request_size: int
-    buffer_memory: int
-    send_buffer_bytes: int
-    retries: int
-    retry_backoff_ms: int
-    request_timeout_ms: int
-    delivery_timeout_ms: int
-    max_in_flight: int
-    security_protocol: str
-    sasl_mechanism: str | None
-    sasl_username: str | None
-    sasl_password: str | None = field(repr=False)  # the resolved secret: never in a repr or a log
-    ssl_context: ssl.SSLContext | None = field(repr=False, compare=False)
-
-    def security_kwargs(self) -> dict[str, Any]:
-        """aiokafka's arguments for TLS and the SASL login (the SCRAM mechanisms take the
-        ``sasl_plain_*`` credentials too)."""
-        kwargs: dict[str, Any] = {
-            "security_protocol": self.security_protocol,
-            "ssl_context": self.ssl_context,
-        }
-        if self.sasl_mechanism is not None:
-            kwargs.update(
-                sasl_mechanism=self.sasl_mechanism,
-                sasl_plain_username=self.sasl_username,
-                sasl_plain_password=self.sasl_password,
-            )
-        return kwargs
-
-    @classmethod
-    def from_options(cls, options: ValidatedOptions, resolved: Mapping[str, str]) -> ProducerSettings:
-        def text(name: str) -> str | None:
-            value = options.get(name)
-            if isinstance(value, SecretRef):
-                return resolved[name]
-            return options.string(name)
-
-        acks = options.string("acks") or "all"
-        compression = options.string("compression") or "none"
-        max_request = options.integer("max.request.size")
-        buffer_memory = options.integer("buffer.memory")
-        protocol = options.string("security.protocol") or "PLAINTEXT"
-        sasl = protocol in SASL_PROTOCOLS
-        return cls(
-            bootstrap_servers=options.servers("bootstrap_servers"),
-            acks="all" if acks == "all" else int(acks),
-            idempotent=options.boolean("enable.idempotence"),
-            transactional_id=text("transactional.id"),
-            transaction_timeout_ms=options.integer("transaction.timeout.ms"),
-            compression=None if compression == "none" else compression,
-            batch_messages=options.integer("batch_size"),
-            batch_bytes=min(options.integer("batch.size"), max_request, buffer_memory),
-            linger_ms=options.integer("linger.ms"),
-            max_request_size=max_request,
-            buffer_memory=buffer_memory,
-            send_buffer_bytes=options.integer("send.buffer.bytes"),
-            retries=options.integer("retries"),
-            retry_backoff_ms=options.integer("retry.backoff.ms"),
-            request_timeout_ms=options.integer("request.timeout.ms"),
-            delivery_timeout_ms=options.integer("delivery.timeout.ms"),
-            max_in_flight=options.integer("max.in.flight.requests.per.connection"),
-            security_protocol=protocol,
-            sasl_mechanism=options.string("sasl.mechanism") if sasl else None,
-            sasl_username=text("sasl.username") if sasl else None,
-            sasl_password=text("sasl.password") if sasl else None,
-            # TLS verified against the system's CAs, with host name checks (Kafka's defaults)
-            ssl_context=ssl.create_default_context() if protocol in TLS_PROTOCOLS else None,
-        )
-
-
-# --- error translation ---------------------------------------------------------------------------
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _retriable(exc: BaseException) -> bool:
-    if isinstance(exc, _ProducerReset | kafka_errors.ProducerFenced):
-        return False
-    return isinstance(exc, kafka_errors.KafkaTimeoutError) or bool(getattr(exc, "retriable", False))
-
-
-_TRANSLATIONS: tuple[tuple[tuple[type[BaseException], ...], type[ProduceError], str], ...] = (
-    (
-        (
-            kafka_errors.MessageSizeTooLargeError,
-            kafka_errors.RecordListTooLargeError,
-            kafka_errors.RecordTooLargeError,
-        ),
-        RecordTooLarge,
-        "the broker refused a record batch as too large",
-    ),
-    (
-        (
-            kafka_errors.TopicAuthorizationFailedError,
-            kafka_errors.ClusterAuthorizationFailedError,
-            kafka_errors.TransactionalIdAuthorizationFailed,
-        ),
-        KafkaAccessDenied,
-        "the Kafka cluster denied access",
-    ),
-    (
-        (kafka_errors.IllegalOperation, kafka_errors.InvalidTxnState),
-        TransactionStateError,
-        "invalid transaction state",
-    ),
-    (
-        (
-            _ProducerReset,
-            kafka_errors.KafkaConnectionError,
-            kafka_errors.NodeNotReadyError,
-            kafka_errors.NoBrokersAvailable,
-            kafka_errors.RequestTimedOutError,
-            kafka_errors.KafkaTimeoutError,
-            TimeoutError,
-            OSError,
-        ),
-        BrokerUnavailable,
-        "Kafka is unreachable",
-    ),
-)
-
-
-def translate(exc: BaseException, *, what: str, topic: str | None = None) -> ProduceError:
-    """The :class:`ProduceError` for an aiokafka error that happened while doing ``what``."""
-    if isinstance(exc, ProduceError):
-        return exc
-    detail = _describe(exc)
-    if isinstance(exc, kafka_errors.UnknownTopicOrPartitionError) and topic is not None:
-        return TopicNotFound(
-            f'Kafka topic "{topic}" does not exist',
-            detail=detail,
-            hint="Create the topic, or let the brokers create topics (auto.create.topics.enable).",
-        )
-    if isinstance(exc, kafka_errors.ProducerFenced):
-        return ProducerFencedError(
-            f"{what} failed: a newer producer with the same transactional.id fenced this one",
-            detail=detail,
-            hint="Another gateway or pipeline writes with this transactional.id; the open "
-            "transaction was aborted.",
-        )
-    for kinds, error_class, problem in _TRANSLATIONS:
-        if isinstance(exc, kinds):
-            return error_class(f"{what} failed: {problem}", detail=detail)
-    if _retriable(exc):
-        return RetriableProduceError(f"{what} failed after retries", detail=detail)
-    return ProduceError(f"{what} failed", detail=detail)
-
-
-# --- buffer.memory -------------------------------------------------------------------------------
 class ByteBudget:
     """A counting semaphore of bytes with first-come-first-served waiters (for 'buffer.memory')."""
 
@@ -811,7 +601,7 @@ class SinkProducer:
         flight.sent_at = time.monotonic()
         try:
             if producer is not self._producer:
-                raise _ProducerReset("the producer is reconnecting after a delivery timeout")
+                raise ProducerReset("the producer is reconnecting after a delivery timeout")
             future = await producer.send_batch(flight.builder, flight.topic, partition=flight.partition)
         except Exception as exc:  # the attempt failed before aiokafka took the batch
             future = asyncio.get_running_loop().create_future()
@@ -854,7 +644,7 @@ class SinkProducer:
             remaining = flight.deadline - time.monotonic()
             if (
                 tally.error is not None
-                or not _retriable(exc)
+                or not is_retriable(exc)
                 or flight.attempts > self.settings.retries
                 or remaining <= self._backoff_s
             ):
@@ -884,7 +674,7 @@ class SinkProducer:
             messages=flight.stop - flight.start,
             bytes=flight.builder.size(),
             latency_ms=(time.monotonic() - flight.sent_at) * 1000,
-            error=None if error is None else _describe(error),
+            error=None if error is None else describe_error(error),
         )
         try:
             self._on_request(entry)
@@ -901,7 +691,7 @@ async def _shut_down(producer: Any, reason: str) -> None:
     for batch in queued:
         if batch.retry_count:  # sent before and re-queued: its done-callback expects it among the pending
             accumulator._pending_batches.add(batch)
-    accumulator.fail_all(_ProducerReset(reason))
+    accumulator.fail_all(ProducerReset(reason))
     for batch in [*queued, *accumulator._pending_batches]:
         for future in (batch.future, batch._drain_waiter):  # retrieved: nobody waits for them any more
             if future.done() and not future.cancelled():

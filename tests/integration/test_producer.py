@@ -28,7 +28,8 @@ from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
 from catalog.options import ValidatedOptions, validate_connection_options
-from sinks.producer import ProduceError, Record, RequestLog, SinkProducer
+from sinks.produce_errors import ProduceError
+from sinks.producer import Record, RequestLog, SinkProducer
 from tests.fixtures.gateway import free_port
 from tests.fixtures.kafka import KafkaBroker, _wait_until_ready, create_topic
 

@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaProducer
 from catalog.model import secret_reference
 from catalog.options import SecretRef, ValidatedOptions, describe_options, validate_connection_options
 from gateway.errors import LaminarError
-from sinks.producer import ProducerSettings
+from sinks.producer_settings import ProducerSettings
 
 SECRETS = {"kafka_user": "secret-user-name", "kafka_pw": "secret-pass-word-7c1e"}
 KINDS = ("sink", "source")
