@@ -31,17 +31,16 @@ options that would otherwise be silently ignored. Decisions the spec leaves open
 
 from __future__ import annotations
 
+from catalog.option_values import JAVA_INT_MAX, OptionSpec
 from catalog.options import (
     ERROR_POLICY_SPECS,
     FORMATS,
-    JAVA_INT_MAX,
     PROTOBUF_SPECS,
     REGISTRY_FORMATS,
     SCHEMA_REGISTRY_SPECS,
     SECURITY_SPECS,
     CheckContext,
     OptionSchema,
-    OptionSpec,
     bootstrap_servers_spec,
     check_declared_column,
     check_error_policy,

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.options import SASL_PROTOCOLS, TLS_PROTOCOLS, SecretRef, ValidatedOptions
+from catalog.option_values import SecretRef
+from catalog.options import SASL_PROTOCOLS, TLS_PROTOCOLS, ValidatedOptions
 
 
 @dataclass(frozen=True, slots=True)

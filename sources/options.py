@@ -21,6 +21,7 @@ Decisions the spec leaves open (it documents sinks only):
 
 from __future__ import annotations
 
+from catalog.option_values import OptionSpec
 from catalog.options import (
     ERROR_POLICY_SPECS,
     FORMATS,
@@ -29,7 +30,6 @@ from catalog.options import (
     SECURITY_SPECS,
     CheckContext,
     OptionSchema,
-    OptionSpec,
     bootstrap_servers_spec,
     check_declared_column,
     check_error_policy,

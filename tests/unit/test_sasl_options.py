@@ -16,7 +16,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from catalog.model import secret_reference
-from catalog.options import SecretRef, ValidatedOptions, describe_options, validate_connection_options
+from catalog.option_values import SecretRef
+from catalog.options import ValidatedOptions, describe_options, validate_connection_options
 from gateway.errors import LaminarError
 from sinks.producer_settings import ProducerSettings
 

@@ -16,12 +16,8 @@ import pytest
 import sqlglot
 from sqlglot.tokenizer_core import Token, TokenType
 
-from catalog.options import (
-    SecretRef,
-    ValidatedOptions,
-    describe_options,
-    validate_connection_options,
-)
+from catalog.option_values import SecretRef
+from catalog.options import ValidatedOptions, describe_options, validate_connection_options
 from catalog.service import check_format_supported
 from gateway.errors import LaminarError
 

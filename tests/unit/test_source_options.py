@@ -11,13 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from catalog.options import (
-    SecretRef,
-    ValidatedOptions,
-    describe_options,
-    parse_duration_ms,
-    validate_connection_options,
-)
+from catalog.option_values import SecretRef, parse_duration_ms
+from catalog.options import ValidatedOptions, describe_options, validate_connection_options
 from gateway.errors import LaminarError
 
 SECRETS = frozenset({"sr_key", "sr_secret"})
