@@ -29,6 +29,13 @@ def prepare_query(statement: InsertStatement) -> exp.Expression:
     in DuckDB (a MAP has one value type), so every value of a ``_kafka_headers`` MAP literal is
     cast to text, which is what a header carries anyway.
     """
+    maps = [
+        projection
+        for projection in statement.query.find_all(exp.Alias)
+        if projection.alias == HEADERS_COLUMN and isinstance(projection.this, exp.ToMap)
+    ]
+    if not maps:
+        return statement.query  # compile_select copies before it rewrites anything
     query = statement.query.copy()
     for projection in query.find_all(exp.Alias):
         if projection.alias == HEADERS_COLUMN and isinstance(projection.this, exp.ToMap):

@@ -149,19 +149,17 @@ class KafkaSink:
 
     def _value_encoder(
         self, columns: Sequence[SinkColumn], routing: dict[str, int]
-    ) -> Callable[[Sequence[object]], bytes | None]:
+    ) -> JsonEncoder | RawEncoder:
         excluded = self._excluded(columns, routing)
         pairs = [(c.name, c.type_oid) for c in columns]
         if self.options.string("format") == "raw":
-            raw = RawEncoder(pairs, key_column=self._raw_key_column(), exclude=excluded)
-            return raw.value
-        encoder = JsonEncoder(
+            return RawEncoder(pairs, key_column=self._raw_key_column(), exclude=excluded)
+        return JsonEncoder(
             pairs,
             pretty=self.options.boolean("json.pretty"),
             include_nulls=self.options.boolean("json.include_nulls"),
             exclude=excluded,
         )
-        return encoder.encode
 
     @staticmethod
     def _excluded(columns: Sequence[SinkColumn], routing: dict[str, int]) -> set[str]:
@@ -196,10 +194,16 @@ class KafkaSink:
         """Send rows as records; returns once the broker acknowledged them (per ``acks``)."""
         await self.start()
         routing = self._routing(columns)
-        encode_value = self._value_encoder(columns, routing)
+        encoder = self._value_encoder(columns, routing)
         key_of = self._key_of(columns, routing)
         default_topic = self.options.string("topic")
         timestamp_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
+        if default_topic and not routing.keys() & {"topic", "partition", "headers"}:
+            fast = await self._plain_batches(encoder, key_of, rows, default_topic, timestamp_ms)
+            if fast is not None:
+                await self._send(fast)
+                return WriteResult(len(rows))
+        encode_value = encoder.encode
         batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
         partitions: dict[str, int] = {}
         rejected: list[tuple[int, Sequence[object], str]] = []
@@ -236,6 +240,28 @@ class KafkaSink:
         if batches:
             await self._send(batches)
         return WriteResult(written, skipped, dead)
+
+    async def _plain_batches(
+        self,
+        encoder: JsonEncoder | RawEncoder,
+        key_of: Callable[[Sequence[object]], bytes | None],
+        rows: Sequence[Sequence[object]],
+        topic: str,
+        timestamp_ms: int,
+    ) -> dict[tuple[str, int], list[Record]] | None:
+        """The common case (one topic, no routing columns): encode the whole chunk at once.
+        None when some row cannot be encoded; the row-by-row path then applies the error policy."""
+        try:
+            values = encoder.encode_many(rows)
+            keys = [key_of(row) for row in rows]
+        except (errors.LaminarError, ValueError, TypeError):
+            return None
+        count = await self._producer.partitions_for(topic)
+        partitioner = self._partitioners[topic]
+        batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
+        for key, value in zip(keys, values, strict=True):
+            batches[(topic, partitioner(key, count))].append(Record(key, value, (), timestamp_ms))
+        return batches
 
     async def _send(self, batches: dict[tuple[str, int], list[Record]]) -> None:
         if not self._transactional:

@@ -173,6 +173,9 @@ def _with_parameters(
 
     Numeric parameters are cast to a DECIMAL that fits the bound value when values are given.
     """
+    if not param_oids:  # nothing to rewrite: spare the copy (a 1000-row VALUES is a big tree)
+        plain: str = tree.sql(dialect="duckdb")
+        return plain
     copy = tree.copy()
     for node in placeholders(copy):
         number = int(node.name if isinstance(node, exp.Placeholder) else node.this.name)
@@ -198,9 +201,10 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
     param_oids = infer_parameter_types(tree, declared_param_oids)
     projections = naming.select_list(tree)  # names come from the statement as written
     tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree.copy()))))
+    duckdb_sql = _with_parameters(tree, param_oids, as_null=False)
     return CompiledQuery(
-        duckdb_sql=_with_parameters(tree, param_oids, as_null=False),
-        describe_sql=_with_parameters(tree, param_oids, as_null=True),
+        duckdb_sql=duckdb_sql,
+        describe_sql=_with_parameters(tree, param_oids, as_null=True) if param_oids else duckdb_sql,
         param_oids=param_oids,
         names=None if projections is None else tuple(naming.column_name(p) for p in projections),
         declared_oids=None if projections is None else tuple(naming.declared_oid(p) for p in projections),

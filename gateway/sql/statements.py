@@ -283,12 +283,12 @@ def _classify_insert(tree: exp.Insert) -> InsertStatement:
             problem = "more" if width > len(columns) else "fewer"
             raise SyntaxError_(f"INSERT has {problem} expressions than target columns")
         query = exp.select("*").from_(
-            exp.alias_(source.copy(), "t", table=[exp.to_identifier(name) for name in names])
+            exp.alias_(source, "t", table=[exp.to_identifier(name) for name in names], copy=False), copy=False
         )
         return InsertStatement(target.name, columns, query, from_values=True)
     if isinstance(source, exp.Select | exp.SetOperation):
-        copied: exp.Expression = source.copy()
-        return InsertStatement(target.name, columns, copied, from_values=False)
+        query_tree: exp.Expression = source
+        return InsertStatement(target.name, columns, query_tree, from_values=False)
     raise FeatureNotSupported("INSERT takes VALUES or a SELECT")
 
 
