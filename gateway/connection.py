@@ -17,7 +17,7 @@ from catalog.service import Catalog
 from gateway import errors
 from gateway.handlers.authentication import AuthConfig, Authenticator
 from gateway.handlers.cancel import BackendRegistry
-from gateway.handlers.extended_query import ExtendedQueryHandler
+from gateway.handlers.extended_query import READY_FOR_QUERY, ExtendedQueryHandler
 from gateway.handlers.output import Output
 from gateway.handlers.simple_query import handle_query
 from gateway.protocol import messages as m
@@ -228,7 +228,7 @@ class ClientConnection:
                     self._state.statement_failed()
             if isinstance(message, m.Query):
                 session.close_portal("")
-                self._output.write(m.ReadyForQuery(self._state.transaction.value).encode())
+                self._output.write(READY_FOR_QUERY[self._state.transaction])
 
     async def _dispatch(self, extended: ExtendedQueryHandler, message: m.FrontendMessage) -> None:
         if isinstance(message, m.Query):

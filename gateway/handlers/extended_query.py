@@ -12,7 +12,13 @@ from typing import Any
 
 from gateway import errors
 from gateway.handlers.output import Output
-from gateway.handlers.rows import BINARY_FORMAT, TEXT_FORMAT, resolve_formats, row_description
+from gateway.handlers.rows import (
+    BINARY_FORMAT,
+    TEXT_FORMAT,
+    command_complete,
+    resolve_formats,
+    row_description,
+)
 from gateway.handlers.simple_query import send_notices_and_parameters, send_result_rows
 from gateway.protocol import messages as m
 from gateway.protocol import types as pgtypes
@@ -53,6 +59,16 @@ def _decode_parameters(prepared: PreparedStatement, bind: m.Bind) -> tuple[Any, 
     return tuple(values)
 
 
+# Messages without fields, encoded once: the extended protocol sends several per round trip.
+PARSE_COMPLETE = m.ParseComplete().encode()
+BIND_COMPLETE = m.BindComplete().encode()
+NO_DATA = m.NoData().encode()
+EMPTY_QUERY_RESPONSE = m.EmptyQueryResponse().encode()
+PORTAL_SUSPENDED = m.PortalSuspended().encode()
+CLOSE_COMPLETE = m.CloseComplete().encode()
+READY_FOR_QUERY = {status: m.ReadyForQuery(status.value).encode() for status in TransactionStatus}
+
+
 class ExtendedQueryHandler:
     """Extended-protocol messages of one connection."""
 
@@ -77,7 +93,7 @@ class ExtendedQueryHandler:
             raise errors.DuplicatePreparedStatement(f'prepared statement "{message.name}" already exists')
         prepared = await self.session.prepare_for_client(message.sql, message.param_oids)
         self.session.statements[message.name] = prepared
-        self.output.write(m.ParseComplete().encode())
+        self.output.write(PARSE_COMPLETE)
 
     def bind(self, message: m.Bind) -> None:
         prepared = self._statement(message.statement)
@@ -86,7 +102,7 @@ class ExtendedQueryHandler:
         params = _decode_parameters(prepared, message)
         self.session.close_portal(message.portal)
         self.session.portals[message.portal] = Portal(prepared, params, message.result_formats)
-        self.output.write(m.BindComplete().encode())
+        self.output.write(BIND_COMPLETE)
 
     def describe(self, message: m.Describe) -> None:
         if message.kind == "S":
@@ -99,11 +115,11 @@ class ExtendedQueryHandler:
 
     def _describe_rows(self, prepared: PreparedStatement, requested_formats: tuple[int, ...]) -> None:
         if prepared.statement is None:
-            self.output.write(m.NoData().encode())
+            self.output.write(NO_DATA)
             return
         columns = self.session.describe(prepared)
         if columns is None:
-            self.output.write(m.NoData().encode())
+            self.output.write(NO_DATA)
         else:
             formats = resolve_formats(len(columns), requested_formats)
             self.output.write(row_description(columns, formats))
@@ -112,22 +128,22 @@ class ExtendedQueryHandler:
         portal = self._portal(message.portal)
         prepared = portal.prepared
         if prepared.statement is None:
-            self.output.write(m.EmptyQueryResponse().encode())
+            self.output.write(EMPTY_QUERY_RESPONSE)
             return
         if portal.result is None:
             portal.result = await self.session.execute(prepared, portal.params)
             send_notices_and_parameters(self.output, portal.result)
         result = portal.result
         if result.columns is None:
-            self.output.write(m.CommandComplete(result.command_tag(0)).encode())
+            self.output.write(command_complete(result.command_tag(0)))
             return
         formats = resolve_formats(len(result.columns), portal.result_formats)
         sent, more = await send_result_rows(self.output, self.session, result, formats, message.max_rows)
         if more:
-            self.output.write(m.PortalSuspended().encode())
+            self.output.write(PORTAL_SUSPENDED)
             return
         # Like PostgreSQL, the tag counts the rows of this Execute, not of the whole portal.
-        self.output.write(m.CommandComplete(result.command_tag(sent)).encode())
+        self.output.write(command_complete(result.command_tag(sent)))
         if result.rows is not None:
             result.rows.close()
 
@@ -136,10 +152,10 @@ class ExtendedQueryHandler:
             self.session.statements.pop(message.name, None)
         else:
             self.session.close_portal(message.name)
-        self.output.write(m.CloseComplete().encode())
+        self.output.write(CLOSE_COMPLETE)
 
     def sync(self, status: TransactionStatus) -> None:
         """End of an extended batch; outside a transaction block, portals end with it."""
         if status is TransactionStatus.IDLE:
             self.session.close_portals()
-        self.output.write(m.ReadyForQuery(status.value).encode())
+        self.output.write(READY_FOR_QUERY[status])

@@ -91,6 +91,12 @@ def _in_zone(base: Encoder, zone: dt.tzinfo) -> Encoder:
     return encode
 
 
+@lru_cache(maxsize=512)
+def command_complete(tag: str) -> bytes:
+    """CommandComplete bytes; tags repeat ("SELECT 1", "SET"), so they are encoded once."""
+    return m.CommandComplete(tag).encode()
+
+
 def data_rows(rows: Sequence[Row], column_encoders: Sequence[Encoder]) -> bytes:
     """DataRow messages for a chunk of rows, as one bytes object."""
     encode_row = m.encode_data_row

@@ -7,7 +7,7 @@ the remaining statements are skipped, as in PostgreSQL. The caller sends ReadyFo
 from __future__ import annotations
 
 from gateway.handlers.output import Output
-from gateway.handlers.rows import TEXT_FORMAT, data_rows, encoders, row_description
+from gateway.handlers.rows import TEXT_FORMAT, command_complete, data_rows, encoders, row_description
 from gateway.protocol import messages as m
 from gateway.query.results import Result
 from gateway.session import Session
@@ -60,7 +60,7 @@ async def handle_query(session: Session, output: Output, sql: str) -> None:
                 formats = (TEXT_FORMAT,) * len(result.columns)
                 output.write(row_description(result.columns, formats))
                 count, _ = await send_result_rows(output, session, result, formats)
-            output.write(m.CommandComplete(result.command_tag(count)).encode())
+            output.write(command_complete(result.command_tag(count)))
         finally:
             if result.rows is not None:
                 result.rows.close()
