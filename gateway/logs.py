@@ -29,3 +29,4 @@ def configure_logging(fmt: str, level: str) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
     logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)  # its INFO lines narrate every consumer

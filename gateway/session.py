@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot.errors import ParseError
 
 from catalog.service import Catalog
-from gateway import ddl, errors, insert
+from gateway import ddl, errors, insert, source_tables
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
 from gateway.query import system_views
@@ -143,9 +143,27 @@ class Session:
             self._cache.popitem(last=False)
         return prepared
 
+    async def _create_source_tables(self, sql: str, param_oids: tuple[int, ...]) -> None:
+        """Before a first parse, give source connections the statement names a DuckDB table."""
+        if self.catalog is None or (sql, param_oids) in self._cache:
+            return
+        names = source_tables.referenced_tables(sql)
+        if names:
+            records = await source_tables.source_records(self.catalog, names)
+            source_tables.ensure_tables(self.engine, records)
+
+    async def prepare_all_for_client(
+        self, sql: str, param_oids: tuple[int, ...] = ()
+    ) -> list[PreparedStatement]:
+        """:meth:`prepare_all` for a Query message: source connections become tables first."""
+        await self._create_source_tables(sql, param_oids)
+        return self.prepare_all(sql, param_oids)
+
     async def prepare_for_client(self, sql: str, param_oids: tuple[int, ...] = ()) -> PreparedStatement:
-        """:meth:`prepare`, plus what needs the catalog: parameters of an INSERT take the types
-        of the connection's declared columns (the extended protocol's Parse uses this)."""
+        """:meth:`prepare`, plus what needs the catalog: source connections become tables, and
+        parameters of an INSERT take the types of the connection's declared columns (the
+        extended protocol's Parse uses this)."""
+        await self._create_source_tables(sql, param_oids)
         prepared = self.prepare(sql, param_oids)
         statement = prepared.statement
         if not isinstance(statement, st.InsertStatement) or not prepared.param_oids or self.catalog is None:
@@ -198,6 +216,13 @@ class Session:
     async def _execute(
         self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]
     ) -> Result:
+        if prepared.compiled is not None and prepared.compiled.user_tables and self.catalog is not None:
+            # Source connections read by the statement: a bounded read of each topic, now.
+            records = await source_tables.source_records(self.catalog, prepared.compiled.user_tables)
+            if records:
+                await source_tables.fill_tables(
+                    self.engine, self.catalog, records, limit=prepared.compiled.peek_limit
+                )
         if isinstance(statement, st.SelectStatement):
             assert prepared.compiled is not None
             if prepared.compiled.system_tables:

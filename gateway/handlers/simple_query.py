@@ -47,7 +47,7 @@ def send_notices_and_parameters(output: Output, result: Result) -> None:
 
 async def handle_query(session: Session, output: Output, sql: str) -> None:
     """Run every statement of a Query message; errors propagate to the caller."""
-    prepared_statements = session.prepare_all(sql)
+    prepared_statements = await session.prepare_all_for_client(sql)
     if not prepared_statements:
         output.write(m.EmptyQueryResponse().encode())
         return

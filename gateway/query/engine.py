@@ -48,6 +48,8 @@ class CompiledQuery:
     literal_row: tuple[tuple[Any, int], ...] | None  # (value, oid) per column for literal SELECTs
     tree: exp.Expression | None = None  # kept when the SQL depends on bound values (numeric)
     system_tables: frozenset[str] = frozenset()  # system.* tables to refresh before running
+    user_tables: frozenset[str] = frozenset()  # plain table names: source connections, maybe
+    peek_limit: int | None = None  # SELECT ... FROM one_table LIMIT n: read no more than n rows
 
     def sql_for(self, params: Sequence[Any]) -> str:
         if self.tree is None:
@@ -211,7 +213,33 @@ def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -
         literal_row=None if param_oids else _literal_row(tree),
         tree=tree if pgtypes.NUMERIC in param_oids else None,
         system_tables=system_views.tables_read(tree),
+        user_tables=_user_tables(tree),
+        peek_limit=_peek_limit(tree),
     )
+
+
+def _user_tables(tree: exp.Expression) -> frozenset[str]:
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return frozenset(
+        table.name.lower()
+        for table in tree.find_all(exp.Table)
+        if table.name and not table.db and table.name.lower() not in ctes
+    )
+
+
+def _peek_limit(tree: exp.Expression) -> int | None:
+    """n for a plain ``SELECT ... FROM t LIMIT n`` (no filter, join, grouping or order)."""
+    if not isinstance(tree, exp.Select) or any(
+        tree.args.get(key) for key in ("where", "group", "having", "order", "joins", "with_", "distinct")
+    ):
+        return None
+    if any(p.find(exp.AggFunc, exp.Window) for p in tree.expressions):
+        return None  # count(*) ... LIMIT 5 needs every row, not five
+    limit = tree.args.get("limit")
+    value = limit.expression if isinstance(limit, exp.Limit) else None
+    if isinstance(value, exp.Literal) and not value.is_string and str(value.this).isdigit():
+        return int(value.this)
+    return None
 
 
 def _columns(compiled: CompiledQuery, names: Sequence[str], duck_types: Sequence[str]) -> tuple[Column, ...]:
@@ -366,6 +394,32 @@ class QueryEngine:
                 if table_rows:
                     marks = ", ".join("?" * len(table_rows[0]))
                     cursor.executemany(f"INSERT INTO {target} VALUES ({marks})", table_rows)  # noqa: S608
+            cursor.execute("COMMIT")
+
+        try:
+            await self.run(cursor, work)
+        finally:
+            self.release(cursor)
+
+    def create_table(self, name: str, definitions: str) -> None:
+        """An empty table for a source connection (kept for the session; refilled before use)."""
+        quoted = '"' + name.replace('"', '""') + '"'
+        try:
+            self._connection.execute(f"CREATE TABLE IF NOT EXISTS {quoted} ({definitions})")
+        except duckdb.Error as exc:
+            raise translate(exc) from exc
+
+    async def replace_rows(self, name: str, rows: Sequence[Sequence[object]]) -> None:
+        """Replace the rows of a source connection's table (in the worker thread)."""
+        quoted = '"' + name.replace('"', '""') + '"'
+        cursor = self._cursor()
+
+        def work() -> None:
+            cursor.execute("BEGIN")
+            cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608 - a catalog name, quoted
+            if rows:
+                marks = ", ".join("?" * len(rows[0]))
+                cursor.executemany(f"INSERT INTO {quoted} VALUES ({marks})", rows)  # noqa: S608
             cursor.execute("COMMIT")
 
         try:
