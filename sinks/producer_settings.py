@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.option_values import SecretRef
+from catalog.kafka_security import option_text
 from catalog.options import SASL_PROTOCOLS, TLS_PROTOCOLS, ValidatedOptions
 
 
@@ -58,10 +58,7 @@ class ProducerSettings:
     @classmethod
     def from_options(cls, options: ValidatedOptions, resolved: Mapping[str, str]) -> ProducerSettings:
         def text(name: str) -> str | None:
-            value = options.get(name)
-            if isinstance(value, SecretRef):
-                return resolved[name]
-            return options.string(name)
+            return option_text(options, resolved, name)  # secret references resolved
 
         acks = options.string("acks") or "all"
         compression = options.string("compression") or "none"
