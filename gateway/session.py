@@ -127,12 +127,16 @@ class Session:
         for tree in trees:
             statement = st.classify(tree)
             if isinstance(statement, st.SelectStatement):
-                compiled = compile_select(statement.tree, param_oids)
+                compiled = compile_select(
+                    statement.tree, param_oids, hidden_columns=self.engine.hidden_columns
+                )
                 # Binding now reports unknown columns and functions at Parse, as PostgreSQL does.
                 columns = self.engine.describe(compiled)
                 prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, columns))
             elif isinstance(statement, st.InsertStatement):
-                compiled = compile_select(insert.prepare_query(statement), param_oids)
+                compiled = compile_select(
+                    insert.prepare_query(statement), param_oids, hidden_columns=self.engine.hidden_columns
+                )
                 self.engine.describe(compiled)  # binds the rows' query: errors surface at Parse
                 prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, None))
             else:
@@ -172,7 +176,9 @@ class Session:
         if record is None or not record.columns:
             return prepared
         typed = insert.with_declared_types(statement, [(c.name, c.type_sql) for c in record.columns])
-        compiled = compile_select(insert.prepare_query(typed), param_oids)
+        compiled = compile_select(
+            insert.prepare_query(typed), param_oids, hidden_columns=self.engine.hidden_columns
+        )
         self.engine.describe(compiled)
         return PreparedStatement(sql, typed, compiled.param_oids, compiled, None)
 

@@ -20,7 +20,7 @@ from catalog.service import Catalog, check_format_supported
 from gateway.errors import LaminarError
 from gateway.query.engine import QueryEngine
 from gateway.sql.dialect import parse
-from sources.kafka_source import KafkaSourceReader, source_columns, source_duckdb_types
+from sources.kafka_source import METADATA_COLUMNS, KafkaSourceReader, source_columns, source_duckdb_types
 
 
 def referenced_tables(sql: str) -> set[str]:
@@ -59,7 +59,7 @@ def ensure_tables(engine: QueryEngine, records: Iterable[ConnectionRecord]) -> N
             '"' + name.replace('"', '""') + f'" {duck_type}'
             for name, duck_type in zip(names, types, strict=True)
         )
-        engine.create_table(record.name, definitions)
+        engine.create_table(record.name, definitions, hidden=[name for name, _ in METADATA_COLUMNS])
 
 
 async def fill_tables(

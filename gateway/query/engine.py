@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import decimal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -198,11 +198,37 @@ def _with_parameters(
     return sql
 
 
-def compile_select(tree: exp.Expression, declared_param_oids: tuple[int, ...]) -> CompiledQuery:
-    """Compile a PostgreSQL SELECT tree for DuckDB."""
+def _hide_from_star(tree: exp.Expression, hidden: Mapping[str, Sequence[str]]) -> exp.Expression:
+    """``SELECT * FROM source`` leaves out the source's metadata columns (``_kafka_offset``, ...),
+    as Flink's and RisingWave's metadata columns are left out of ``*``; naming them still works."""
+    if not hidden:
+        return tree
+    for select in tree.find_all(exp.Select):
+        source = select.args.get("from_")
+        table = source.this if isinstance(source, exp.From) else None
+        if select.args.get("joins") or not isinstance(table, exp.Table) or table.db:
+            continue
+        columns = hidden.get(table.name.lower())
+        if not columns:
+            continue
+        for projection in select.expressions:
+            if isinstance(projection, exp.Star):
+                projection.set("except_", [exp.column(name, quoted=True) for name in columns])
+    return tree
+
+
+def compile_select(
+    tree: exp.Expression,
+    declared_param_oids: tuple[int, ...],
+    *,
+    hidden_columns: Mapping[str, Sequence[str]] | None = None,
+) -> CompiledQuery:
+    """Compile a PostgreSQL SELECT tree for DuckDB; ``hidden_columns`` (table → columns) are left
+    out of a bare ``*``."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
+    tree = _hide_from_star(tree.copy(), hidden_columns or {})
     projections = naming.select_list(tree)  # names come from the statement as written
-    tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree.copy()))))
+    tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree))))
     duckdb_sql = _with_parameters(tree, param_oids, as_null=False)
     return CompiledQuery(
         duckdb_sql=duckdb_sql,
@@ -309,6 +335,7 @@ class QueryEngine:
         self._setting = setting
         self._function_error: errors.LaminarError | None = None
         self._test_connection = test_connection
+        self.hidden_columns: dict[str, tuple[str, ...]] = {}
         self._define_postgres_functions(user, database, backend_pid)
 
     # -- set-up --------------------------------------------------------------------------------
@@ -401,8 +428,11 @@ class QueryEngine:
         finally:
             self.release(cursor)
 
-    def create_table(self, name: str, definitions: str) -> None:
-        """An empty table for a source connection (kept for the session; refilled before use)."""
+    def create_table(self, name: str, definitions: str, *, hidden: Sequence[str] = ()) -> None:
+        """An empty table for a source connection (kept for the session; refilled before use).
+        ``hidden`` columns are left out of ``SELECT *`` (see :func:`compile_select`)."""
+        if hidden:
+            self.hidden_columns[name.lower()] = tuple(hidden)
         quoted = '"' + name.replace('"', '""') + '"'
         try:
             self._connection.execute(f"CREATE TABLE IF NOT EXISTS {quoted} ({definitions})")

@@ -131,3 +131,25 @@ async def test_bounded_insert_select_from_source_into_sink(
 def test_unknown_table_is_still_42p01(gateway_for_sources: GatewayEndpoint) -> None:
     with _connect(gateway_for_sources) as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT * FROM no_such_connection")
+
+
+async def test_star_leaves_out_metadata_columns_which_stay_nameable(
+    gateway_for_sources: GatewayEndpoint, kafka_broker: KafkaBroker
+) -> None:
+    topic = f"src-{uuid.uuid4().hex[:8]}"
+    await _produce(kafka_broker.bootstrap_servers, topic)
+    with _connect(gateway_for_sources) as conn:
+        conn.execute(
+            "CREATE CONNECTION star_src (id BIGINT, user_id TEXT, event_type TEXT, amount DOUBLE PRECISION) "
+            f"TO kafka (bootstrap_servers = '{kafka_broker.bootstrap_servers}', topic = '{topic}', "
+            "type = 'source', format = 'json')"
+        )
+        cursor = conn.execute("SELECT * FROM star_src LIMIT 1")
+        assert [column.name for column in cursor.description or []] == [
+            "id",
+            "user_id",
+            "event_type",
+            "amount",
+        ]
+        cursor = conn.execute("SELECT *, _kafka_offset FROM star_src ORDER BY id LIMIT 1")
+        assert [column.name for column in cursor.description or []][-1] == "_kafka_offset"
