@@ -94,11 +94,6 @@ class InFailedTransaction(LaminarError):
     sqlstate = "25P02"
 
 
-class NoActiveTransaction(LaminarError):
-    sqlstate = "25P01"
-    severity = "WARNING"
-
-
 # --- class 26 / 34: invalid names -----------------------------------------------------------------
 class InvalidStatementName(LaminarError):
     sqlstate = "26000"
@@ -115,11 +110,6 @@ class InvalidAuthorization(FatalError):
 
 class InvalidPassword(FatalError):
     sqlstate = "28P01"
-
-
-# --- class 3D: invalid catalog name ---------------------------------------------------------------
-class InvalidCatalogName(FatalError):
-    sqlstate = "3D000"
 
 
 # --- class 42: syntax error or access rule violation --------------------------------------------
@@ -175,15 +165,6 @@ class CantChangeRuntimeParam(LaminarError):
     sqlstate = "55P02"
 
 
-# --- class 53 / 54: resources and limits ----------------------------------------------------------
-class ProgramLimitExceeded(LaminarError):
-    sqlstate = "54000"
-
-
-class TooManyConnections(FatalError):
-    sqlstate = "53300"
-
-
 # --- class 57: operator intervention ------------------------------------------------------------
 class QueryCanceled(LaminarError):
     sqlstate = "57014"
@@ -200,30 +181,7 @@ class InternalError(LaminarError):
     sqlstate = "XX000"
 
 
-def error_fields(exc: BaseException) -> dict[str, str]:
-    """ErrorResponse fields (by protocol field code) for any exception.
-
-    Unknown exceptions are bugs: they are logged with a traceback and shown to the client as
-    XX000 with the exception's class name only, so nothing internal (paths, secrets) leaks.
-    """
-    if isinstance(exc, LaminarError):
-        fields = {"S": exc.severity, "V": exc.severity, "C": exc.sqlstate, "M": exc.message}
-        if exc.detail:
-            fields["D"] = exc.detail
-        if exc.hint:
-            fields["H"] = exc.hint
-        if exc.position is not None:
-            fields["P"] = str(exc.position)
-        return fields
-    log.error("internal error", exc_info=exc)
-    return {
-        "S": "ERROR",
-        "V": "ERROR",
-        "C": InternalError.sqlstate,
-        "M": f"internal error ({type(exc).__name__}); the server log has the details",
-    }
-
-
+# --- added with the catalog and the sinks ---------------------------------------------------
 class NoActiveTransactionError(LaminarError):
     """A statement that needs a transaction block ran outside one (an ERROR, unlike 25P01's warning)."""
 
@@ -236,10 +194,6 @@ class InvalidSavepoint(LaminarError):
 
 class DependentObjectsStillExist(LaminarError):
     sqlstate = "2BP01"
-
-
-class ObjectInUse(LaminarError):
-    sqlstate = "55006"
 
 
 class ConnectionFailure(LaminarError):
@@ -291,3 +245,28 @@ class ConfigFileError(LaminarError):
 
 class WrongObjectType(LaminarError):
     sqlstate = "42809"
+
+
+# --- the one place exceptions become ErrorResponse fields -----------------------------------------
+def error_fields(exc: BaseException) -> dict[str, str]:
+    """ErrorResponse fields (by protocol field code) for any exception.
+
+    Unknown exceptions are bugs: they are logged with a traceback and shown to the client as
+    XX000 with the exception's class name only, so nothing internal (paths, secrets) leaks.
+    """
+    if isinstance(exc, LaminarError):
+        fields = {"S": exc.severity, "V": exc.severity, "C": exc.sqlstate, "M": exc.message}
+        if exc.detail:
+            fields["D"] = exc.detail
+        if exc.hint:
+            fields["H"] = exc.hint
+        if exc.position is not None:
+            fields["P"] = str(exc.position)
+        return fields
+    log.error("internal error", exc_info=exc)
+    return {
+        "S": "ERROR",
+        "V": "ERROR",
+        "C": InternalError.sqlstate,
+        "M": f"internal error ({type(exc).__name__}); the server log has the details",
+    }
