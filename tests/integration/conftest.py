@@ -120,6 +120,13 @@ def gateway_on(
         yield CatalogGateway(endpoint, data_dir, store)
 
 
+@pytest.fixture(scope="module")
+def sink_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogGateway]:
+    """One gateway per test module, SQLite catalog: for tests about sinks, not about catalogs."""
+    with gateway_on(tmp_path_factory.mktemp("gw-sink"), CatalogStoreTarget("sqlite")) as gateway:
+        yield gateway
+
+
 @pytest.fixture(scope="session")
 def kafka_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KafkaBroker]:
     """One Tansu broker (in-memory storage) for the whole test session."""

@@ -20,7 +20,6 @@ read_committed consumers, so the tests assert on the markers (what a Kafka consu
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -30,6 +29,7 @@ from tests.fixtures.consume import (
     COMMIT,
     StoredBatch,
     connect,
+    create_sink,
     data_records,
     end_offsets,
     ensure_topic,
@@ -42,34 +42,24 @@ from tests.fixtures.consume import (
     sql_error,
     unique,
 )
-from tests.fixtures.kafka import KafkaBroker, create_topic
-from tests.integration.conftest import CatalogGateway, CatalogStoreTarget, gateway_on
+from tests.fixtures.kafka import KafkaBroker
+from tests.integration.conftest import CatalogGateway
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sink_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogGateway]:
-    """One gateway for the module, SQLite catalog."""
-    with gateway_on(tmp_path_factory.mktemp("gw-sink-delivery"), CatalogStoreTarget("sqlite")) as gateway:
-        yield gateway
 
 
 async def sink(
     gateway: CatalogGateway, broker: KafkaBroker, options: str = "", *, partitions: int = 1, columns: str = ""
 ) -> tuple[str, str]:
     """A json sink connection on a fresh topic: (connection name, topic)."""
-    topic = unique("deliver")
-    name = topic.replace("-", "_")
-    await create_topic(broker.bootstrap_servers, topic, partitions)
-    more = f", {options}" if options else ""
-    outcome = await run_sql(
+    return await create_sink(
         gateway.endpoint,
-        f"CREATE CONNECTION {name} {columns} TO kafka (bootstrap_servers = '{broker.bootstrap_servers}', "
-        f"topic = '{topic}', type = 'sink', format = 'json'{more})",
+        broker.bootstrap_servers,
+        prefix="deliver",
+        partitions=partitions,
+        options=options,
+        columns=columns,
     )
-    assert outcome.status == "CREATE CONNECTION"
-    return name, topic
 
 
 async def insert(gateway: CatalogGateway, sql: str, count: int) -> None:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import json
 import re
-from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from tests.fixtures.consume import (
     ConsumedRecord,
+    create_sink,
     end_offsets,
     now_ms,
     read_records,
@@ -30,36 +30,20 @@ from tests.fixtures.consume import (
     spec_insert,
     spec_statements,
     sql_error,
-    unique,
 )
-from tests.fixtures.kafka import KafkaBroker, create_topic
-from tests.integration.conftest import CatalogGateway, CatalogStoreTarget, gateway_on
+from tests.fixtures.kafka import KafkaBroker
+from tests.integration.conftest import CatalogGateway
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sink_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogGateway]:
-    """One gateway for the module, SQLite catalog."""
-    with gateway_on(tmp_path_factory.mktemp("gw-sink-formats"), CatalogStoreTarget("sqlite")) as gateway:
-        yield gateway
 
 
 async def sink_on_new_topic(
     gateway: CatalogGateway, broker: KafkaBroker, fmt: str, extra: str = ""
 ) -> tuple[str, str]:
     """A sink connection writing to a fresh 1-partition topic: (connection name, topic)."""
-    topic = unique(f"fmt-{fmt}")
-    name = topic.replace("-", "_")
-    await create_topic(broker.bootstrap_servers, topic, 1)
-    more = f", {extra}" if extra else ""
-    outcome = await run_sql(
-        gateway.endpoint,
-        f"CREATE CONNECTION {name} TO kafka (bootstrap_servers = '{broker.bootstrap_servers}', "
-        f"topic = '{topic}', type = 'sink', format = '{fmt}'{more})",
+    return await create_sink(
+        gateway.endpoint, broker.bootstrap_servers, prefix=f"fmt-{fmt}", fmt=fmt, options=extra
     )
-    assert outcome.status == "CREATE CONNECTION"
-    return name, topic
 
 
 async def insert(gateway: CatalogGateway, sql: str, count: int) -> tuple[int, int]:

@@ -16,13 +16,14 @@ from __future__ import annotations
 import json
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner, murmur2
 
 from tests.fixtures.consume import (
     ConsumedRecord,
+    create_sink,
     end_offsets,
     ensure_topic,
     read_records,
@@ -33,7 +34,7 @@ from tests.fixtures.consume import (
     unique,
 )
 from tests.fixtures.kafka import KafkaBroker, create_topic
-from tests.integration.conftest import CatalogGateway, CatalogStoreTarget, gateway_on
+from tests.integration.conftest import CatalogGateway
 
 pytestmark = pytest.mark.integration
 
@@ -48,13 +49,6 @@ JAVA_MURMUR2 = {
     b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8": -58897971,
     b"abc": 479470107,
 }
-
-
-@pytest.fixture(scope="module")
-def sink_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogGateway]:
-    """One gateway for the module, SQLite catalog."""
-    with gateway_on(tmp_path_factory.mktemp("gw-sink-routing"), CatalogStoreTarget("sqlite")) as gateway:
-        yield gateway
 
 
 # --- reference partitioners (not the sink's code) -------------------------------------------------
@@ -95,17 +89,9 @@ async def keyed_sink(
     gateway: CatalogGateway, broker: KafkaBroker, partitions: int, extra: str = ""
 ) -> tuple[str, str]:
     """A json sink connection on a fresh topic with ``partitions`` partitions: (name, topic)."""
-    topic = unique("route")
-    name = topic.replace("-", "_")
-    await create_topic(broker.bootstrap_servers, topic, partitions)
-    more = f", {extra}" if extra else ""
-    outcome = await run_sql(
-        gateway.endpoint,
-        f"CREATE CONNECTION {name} TO kafka (bootstrap_servers = '{broker.bootstrap_servers}', "
-        f"topic = '{topic}', type = 'sink', format = 'json'{more})",
+    return await create_sink(
+        gateway.endpoint, broker.bootstrap_servers, prefix="route", partitions=partitions, options=extra
     )
-    assert outcome.status == "CREATE CONNECTION"
-    return name, topic
 
 
 async def insert(gateway: CatalogGateway, sql: str, count: int) -> list[str]:

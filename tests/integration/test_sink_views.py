@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -30,20 +29,13 @@ from tests.fixtures.consume import (
     unique,
 )
 from tests.fixtures.kafka import KafkaBroker, create_topic, topic_partitions
-from tests.integration.conftest import CatalogGateway, CatalogStoreTarget, gateway_on
+from tests.integration.conftest import CatalogGateway
 
 pytestmark = pytest.mark.integration
 
 TOPIC = "output-events"  # the spec's kafka_sink topic
 ROWS = (10, 5)  # rows of the two INSERTs
 DEFAULT_BUFFER_MEMORY = 33554432
-
-
-@pytest.fixture(scope="module")
-def sink_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CatalogGateway]:
-    """One gateway for the module, SQLite catalog."""
-    with gateway_on(tmp_path_factory.mktemp("gw-sink-views"), CatalogStoreTarget("sqlite")) as gateway:
-        yield gateway
 
 
 @dataclass(frozen=True)
