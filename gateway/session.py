@@ -222,13 +222,14 @@ class Session:
     async def _execute(
         self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]
     ) -> Result:
-        if prepared.compiled is not None and prepared.compiled.user_tables and self.catalog is not None:
-            # Source connections read by the statement: a bounded read of each topic, now.
-            records = await source_tables.source_records(self.catalog, prepared.compiled.user_tables)
+        # Source connections the statement reads (the session made them tables at Parse): a
+        # bounded read of each topic, now. Other tables cost no catalog look-up here.
+        compiled = prepared.compiled
+        sources = compiled.user_tables & self.engine.hidden_columns.keys() if compiled else set()
+        if compiled is not None and sources and self.catalog is not None:
+            records = await source_tables.source_records(self.catalog, sources)
             if records:
-                await source_tables.fill_tables(
-                    self.engine, self.catalog, records, limit=prepared.compiled.peek_limit
-                )
+                await source_tables.fill_tables(self.engine, self.catalog, records, limit=compiled.peek_limit)
         if isinstance(statement, st.SelectStatement):
             assert prepared.compiled is not None
             if prepared.compiled.system_tables:
