@@ -53,6 +53,7 @@ test: $(STAMP) system-deps lint typecheck
 bench: $(STAMP) system-deps
 	$(BIN)/python bench/pgwire.py
 	$(BIN)/python bench/sink.py
+	$(BIN)/python bench/pipeline.py
 
 clean:
 	rm -rf $(VENV) laminar-data .mypy_cache .ruff_cache .pytest_cache

@@ -33,6 +33,7 @@ from gateway.embedded_broker import EmbeddedBroker
 from gateway.handlers.authentication import AuthConfig, Credential
 from gateway.logs import configure_logging
 from gateway.server import GatewayServer, tls_context
+from pipelines.supervisor import Supervisor
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger("laminar")
@@ -160,12 +161,15 @@ async def _serve(args: argparse.Namespace) -> None:
     store = _catalog_store(args)
     await store.open()
     catalog = Catalog(store, SecretBox.for_data_dir(args.data_dir))
+    sinks = SinkRegistry(catalog)
+    supervisor = Supervisor(catalog, sinks)
     config = ConnectionConfig(
         auth=_auth_config(args, catalog),
         tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None,
         max_message_size=args.max_message_size,
         catalog=catalog,
-        sinks=SinkRegistry(catalog),
+        sinks=sinks,
+        pipelines=supervisor,
     )
     broker = None
     if args.kafka == "embedded":
@@ -174,6 +178,7 @@ async def _serve(args: argparse.Namespace) -> None:
     server = GatewayServer(args.host, args.port, config)
     try:
         await server.start()
+        await supervisor.start()  # resumes every running pipeline from its committed offsets
         print(
             f"Laminar is ready. Connect with:  psql -h {args.host} -p {args.port} -U {args.user} laminar"
             + (f"\nEmbedded Kafka broker: {broker.bootstrap_servers}" if broker else ""),
@@ -182,6 +187,7 @@ async def _serve(args: argparse.Namespace) -> None:
         await server.serve_until_stopped()
     finally:
         await server.stop()
+        await supervisor.close()  # before the sinks and the broker they write to
         if broker is not None:
             await broker.stop()
         if config.sinks is not None:

@@ -23,6 +23,7 @@ from gateway.handlers.simple_query import handle_query
 from gateway.protocol import messages as m
 from gateway.protocol.state import EXTENDED_MESSAGES, ConnectionState
 from gateway.session import Session
+from pipelines.supervisor import Supervisor
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class ConnectionConfig:
     registry: BackendRegistry = field(default_factory=BackendRegistry)
     catalog: Catalog | None = None
     sinks: SinkRegistry | None = None
+    pipelines: Supervisor | None = None
 
 
 class _Closed(Exception):
@@ -146,6 +148,7 @@ class ClientConnection:
                 state=self._state,
                 catalog=self._config.catalog,
                 sinks=self._config.sinks,
+                pipelines=self._config.pipelines,
             )
             for name, value in self.session.settings.reported():
                 self._output.write(m.ParameterStatus(name, value).encode())

@@ -6,11 +6,14 @@ module only turns outcomes into results (tags, notices, rows) for the client.
 
 from __future__ import annotations
 
+from typing import TypeGuard
+
 from catalog.probe import PROBE_TIMEOUT_S, describe_probe, probe_brokers
 from catalog.service import Catalog, Outcome, render_connection
 from gateway.protocol import types as pgtypes
 from gateway.query.results import Column, ListRowSource, Notice, Result
 from gateway.sql import statements as st
+from pipelines import commands as pipeline_commands
 
 TEST_CONNECTION_TIMEOUT_S = PROBE_TIMEOUT_S
 
@@ -21,9 +24,21 @@ DdlStatement = (
     | st.UserStatement
     | st.DropStatement
 )
+PipelineDdl = st.CreatePipelineStatement | st.AlterPipelineStatement | st.DropStatement
 
 
-def command_name(statement: DdlStatement) -> str:
+def is_pipeline_statement(statement: DdlStatement | PipelineDdl) -> TypeGuard[PipelineDdl]:
+    """Statements the pipeline supervisor handles (DROP PIPELINE included)."""
+    if isinstance(statement, st.DropStatement):
+        return statement.kind == "PIPELINE"
+    return isinstance(statement, st.CreatePipelineStatement | st.AlterPipelineStatement)
+
+
+def command_name(statement: DdlStatement | PipelineDdl) -> str:
+    if isinstance(statement, st.CreatePipelineStatement):
+        return "CREATE PIPELINE"
+    if isinstance(statement, st.AlterPipelineStatement):
+        return "ALTER PIPELINE"
     if isinstance(statement, st.CreateConnectionStatement):
         return "CREATE CONNECTION"
     if isinstance(statement, st.AlterConnectionStatement):
@@ -81,6 +96,8 @@ _SHOW_TYPES = {"created_at": pgtypes.TIMESTAMPTZ, "superuser": pgtypes.BOOL}
 
 
 def show_columns(statement: st.ShowObjectsStatement) -> tuple[Column, ...]:
+    if statement.kind == "PIPELINE":
+        return pipeline_commands.SHOW_COLUMNS
     if statement.create_of is not None:
         return (Column("name", pgtypes.TEXT), Column("create_sql", pgtypes.TEXT))
     return tuple(Column(name, _SHOW_TYPES.get(name, pgtypes.TEXT)) for name in _SHOW_COLUMNS[statement.kind])

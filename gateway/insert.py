@@ -71,7 +71,7 @@ def with_declared_types(statement: InsertStatement, declared: Sequence[tuple[str
     return dataclasses.replace(statement, query=query)
 
 
-def _column_names(statement: InsertStatement, produced: Sequence[str], declared: Sequence[str]) -> list[str]:
+def column_names(statement: InsertStatement, produced: Sequence[str], declared: Sequence[str]) -> list[str]:
     if statement.columns:
         if declared:
             unknown = [name for name in statement.columns if name not in declared]
@@ -106,7 +106,7 @@ async def execute_insert(
     record = await catalog.connection(statement.target)
     columns, rows = await engine.execute(compiled, params)
     fetched = rows if isinstance(rows, list) else await rows.fetch(0)
-    names = _column_names(statement, [c.name for c in columns], [c.name for c in record.columns])
+    names = column_names(statement, [c.name for c in columns], [c.name for c in record.columns])
     sink = await sinks.sink_for(record)
     result = await sink.write(
         [SinkColumn(name, c.type_oid) for name, c in zip(names, columns, strict=True)], fetched

@@ -28,6 +28,8 @@ from gateway.settings import SessionSettings, canonical_name
 from gateway.sql import statements as st
 from gateway.sql.dialect import parse
 from gateway.sql.params import infer_parameter_types
+from pipelines import commands as pipeline_commands
+from pipelines.supervisor import Supervisor
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,7 @@ class Session:
         state: ConnectionState,
         catalog: Catalog | None = None,
         sinks: SinkRegistry | None = None,
+        pipelines: Supervisor | None = None,
     ) -> None:
         self.user = user
         self.database = database
@@ -96,6 +99,7 @@ class Session:
         self.settings = SessionSettings(user, startup)
         self.catalog = catalog
         self.sinks = sinks
+        self.pipelines = pipelines
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop executing statements
         self.engine = QueryEngine(
             user=user,
@@ -200,6 +204,8 @@ class Session:
             return self._show_columns(statement.name)
         if isinstance(statement, st.ShowObjectsStatement):
             return ddl.show_columns(statement)
+        if isinstance(statement, st.ExplainPipelineStatement):
+            return pipeline_commands.EXPLAIN_COLUMNS
         return None
 
     # -- execution -----------------------------------------------------------------------------
@@ -234,7 +240,7 @@ class Session:
             assert prepared.compiled is not None
             if prepared.compiled.system_tables:
                 catalog = self._require_catalog()
-                context = system_views.SystemContext(catalog, self.sinks)
+                context = system_views.SystemContext(catalog, self.sinks, self.pipelines)
                 rows_by_table = await system_views.fetch_rows(context, prepared.compiled.system_tables)
                 await self.engine.refresh_system_tables(rows_by_table)
             columns, rows = await self.engine.execute(prepared.compiled, params)
@@ -270,11 +276,36 @@ class Session:
                     f"{ddl.command_name(statement)} cannot run inside a transaction block",
                     hint="Laminar applies catalog changes at once: run DDL outside BEGIN ... COMMIT.",
                 )
-            return await ddl.execute(self._require_catalog(), statement)
+            if ddl.is_pipeline_statement(statement):
+                return await self._pipeline_ddl(statement)
+            assert not isinstance(statement, st.CreatePipelineStatement | st.AlterPipelineStatement)
+            result = await ddl.execute(self._require_catalog(), statement)
+            if self.pipelines is not None:
+                await self.pipelines.reconcile()  # a dropped or altered connection's pipelines
+            return result
         if isinstance(statement, st.ShowObjectsStatement):
+            if statement.kind == "PIPELINE":
+                return await pipeline_commands.show(self._require_catalog(), self._require_pipelines())
             return await ddl.show(self._require_catalog(), statement)
+        if isinstance(statement, st.ExplainPipelineStatement):
+            return await pipeline_commands.explain_statement(self._require_catalog(), statement)
         assert isinstance(statement, st.NoOpStatement)
         return Result(statement.tag)
+
+    async def _pipeline_ddl(
+        self, statement: st.CreatePipelineStatement | st.AlterPipelineStatement | st.DropStatement
+    ) -> Result:
+        catalog, supervisor = self._require_catalog(), self._require_pipelines()
+        if isinstance(statement, st.CreatePipelineStatement):
+            return await pipeline_commands.create(catalog, supervisor, statement)
+        if isinstance(statement, st.AlterPipelineStatement):
+            return await pipeline_commands.alter(catalog, supervisor, statement)
+        return await pipeline_commands.drop(catalog, supervisor, statement)
+
+    def _require_pipelines(self) -> Supervisor:
+        if self.pipelines is None:
+            raise errors.FeatureNotSupported("this gateway runs without pipelines")
+        return self.pipelines
 
     def _require_catalog(self) -> Catalog:
         if self.catalog is None:

@@ -67,12 +67,17 @@ async def fill_tables(
 ) -> None:
     """Replace each source table's rows with a bounded, non-committing read of its topic."""
     for record in records:
-        secrets = {s.name for s in await catalog.store.list_secrets()}
-        options = validate_connection_options(
-            record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
-        )
-        check_format_supported(options)
-        resolved = await catalog.resolve_options(record)
-        reader = KafkaSourceReader(record.name, options, resolved, record.columns)
+        reader = await reader_for(catalog, record)
         batch = await reader.read_bounded(limit=limit)
         await engine.replace_rows(record.name, batch.rows)
+
+
+async def reader_for(catalog: Catalog, record: ConnectionRecord) -> KafkaSourceReader:
+    """A reader of a source connection, its options validated and secret references resolved."""
+    secrets = {s.name for s in await catalog.store.list_secrets()}
+    options = validate_connection_options(
+        record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
+    )
+    check_format_supported(options)
+    resolved = await catalog.resolve_options(record)
+    return KafkaSourceReader(record.name, options, resolved, record.columns)

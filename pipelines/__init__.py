@@ -1,1 +1,1 @@
-"""Pipeline planner, micro-batch executor on DuckDB, windows and the supervisor (issues #5, #7)."""
+"""Continuous pipelines: plan, micro-batch execution on DuckDB, delivery and supervision (issue #5)."""

@@ -16,8 +16,10 @@ import asyncio
 import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+
+from aiokafka import TopicPartition
 
 from catalog.options import ValidatedOptions
 from formats.json_format import JsonEncoder
@@ -189,10 +191,72 @@ class KafkaSink:
         type_oid = columns[position].type_oid
         return lambda row: None if row[position] is None else _text_bytes(row[position], type_oid)
 
-    # -- writing -------------------------------------------------------------------------------
-    async def write(self, columns: Sequence[SinkColumn], rows: Sequence[Sequence[object]]) -> WriteResult:
-        """Send rows as records; returns once the broker acknowledged them (per ``acks``)."""
+    # -- transactions held across writes (exactly-once pipelines) ---------------------------------
+    @property
+    def transactional(self) -> bool:
+        return self._transactional
+
+    async def begin_transaction(self) -> None:
+        """Open a Kafka transaction that the following ``write(..., in_transaction=True)`` calls
+        join; it holds the producer until :meth:`commit_transaction` or :meth:`abort_transaction`
+        (other writers of this sink wait for it)."""
         await self.start()
+        await self._transaction_lock.acquire()
+        try:
+            await self._producer.begin()
+        except BaseException:
+            self._transaction_lock.release()
+            raise
+
+    async def commit_transaction(self, offsets: Mapping[TopicPartition, int], group_id: str) -> None:
+        """Commit the open transaction with the consumer group's source offsets in it."""
+        try:
+            if offsets:
+                await self._producer.send_offsets(offsets, group_id)
+            await self._producer.commit()
+        except BaseException:
+            with contextlib.suppress(ProduceError):
+                await self._producer.abort()
+            raise
+        finally:
+            self._transaction_lock.release()
+
+    async def abort_transaction(self) -> None:
+        """Abort the open transaction (nothing it wrote becomes visible to read_committed readers)."""
+        try:
+            await self._producer.abort()
+        finally:
+            self._transaction_lock.release()
+
+    # -- writing -------------------------------------------------------------------------------
+    async def write_records(self, records: Sequence[Record]) -> int:
+        """Send records as they are (a dead-letter queue's copies) to the sink's topic, partitioned
+        by key; returns once acknowledged."""
+        topic = self.options.string("topic")
+        if not records:
+            return 0
+        if not topic:
+            raise RecordError(f'sink "{self.connection}" has no topic to send dead letters to')
+        await self.start()
+        count = await self._producer.partitions_for(topic)
+        partitioner = self._partitioners[topic]
+        batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
+        for record in records:
+            batches[(topic, partitioner(record.key, count))].append(record)
+        await self._send(batches)
+        return len(records)
+
+    async def write(
+        self,
+        columns: Sequence[SinkColumn],
+        rows: Sequence[Sequence[object]],
+        *,
+        in_transaction: bool = False,
+    ) -> WriteResult:
+        """Send rows as records; returns once the broker acknowledged them (per ``acks``).
+        ``in_transaction``: the rows join the transaction opened by :meth:`begin_transaction`."""
+        await self.start()
+        joined = in_transaction and self._transactional
         routing = self._routing(columns)
         encoder = self._value_encoder(columns, routing)
         key_of = self._key_of(columns, routing)
@@ -201,7 +265,7 @@ class KafkaSink:
         if default_topic and not routing.keys() & {"topic", "partition", "headers"}:
             fast = await self._plain_batches(encoder, key_of, rows, default_topic, timestamp_ms)
             if fast is not None:
-                await self._send(fast)
+                await self._send(fast, joined=joined)
                 return WriteResult(len(rows))
         encode_value = encoder.encode
         batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
@@ -238,7 +302,7 @@ class KafkaSink:
         skipped, dead = await self._handle_rejected(rejected, columns)
         written = sum(len(records) for records in batches.values())
         if batches:
-            await self._send(batches)
+            await self._send(batches, joined=joined)
         return WriteResult(written, skipped, dead)
 
     async def _plain_batches(
@@ -263,8 +327,8 @@ class KafkaSink:
             batches[(topic, partitioner(key, count))].append(Record(key, value, (), timestamp_ms))
         return batches
 
-    async def _send(self, batches: dict[tuple[str, int], list[Record]]) -> None:
-        if not self._transactional:
+    async def _send(self, batches: dict[tuple[str, int], list[Record]], *, joined: bool = False) -> None:
+        if not self._transactional or joined:
             await self._producer.send(batches)
             return
         # One producer holds one transaction at a time: writes of concurrent sessions take turns.

@@ -60,7 +60,7 @@ from functools import partial
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka import errors as kafka_errors
 from aiokafka.client import ConnectionGroup
 from aiokafka.protocol.metadata import MetadataRequest
@@ -434,6 +434,20 @@ class SinkProducer:
             self._in_transaction = False
             return
         await self._end_transaction(commit=False)
+
+    async def send_offsets(self, offsets: Mapping[TopicPartition, int], group_id: str) -> None:
+        """Add a consumer group's offsets to the open transaction (consume-transform-produce):
+        they become the group's committed offsets if and only if the transaction commits."""
+        self._require_transactional("sending offsets")
+        if not self._in_transaction:
+            raise TransactionStateError("sending offsets needs an open Kafka transaction")
+        producer = self._producer
+        try:
+            await asyncio.wait_for(
+                producer.send_offsets_to_transaction(dict(offsets), group_id), self._delivery_s
+            )
+        except Exception as exc:
+            raise self._transaction_failure(exc, "adding source offsets to a Kafka transaction") from exc
 
     async def _end_transaction(self, *, commit: bool) -> None:
         verb = "committing" if commit else "aborting"

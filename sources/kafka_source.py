@@ -192,17 +192,66 @@ class KafkaSourceReader:
         self.error_policy: str = options.string("error_policy") or "fail"
         self._security = security_kwargs(options, resolved)
 
-    def _consumer(self, *, with_group: bool) -> Any:
+    def consumer(self, *, with_group: bool, group_id: str | None = None) -> Any:
+        """An unstarted consumer of the topic that commits nothing by itself; ``with_group`` names
+        ``group_id`` (default: the connection's) to read or commit that group's offsets."""
         return AIOKafkaConsumer(
             bootstrap_servers=list(self.bootstrap_servers),
             client_id=f"laminar-source-{self.connection}",
             # the group is only asked for its committed offsets; without them no group is named at all
-            group_id=self.group_id if with_group else None,
+            group_id=(group_id or self.group_id) if with_group else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",  # a committed offset that fell off the log start
             isolation_level=self.isolation_level,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             **self._security,
+        )
+
+    def row_of(self, record: Any) -> tuple[object, ...]:
+        """The row of one consumed record: payload columns, then metadata columns. Raises the
+        decoder's :class:`DataException` for a record that does not decode."""
+        key: bytes | None = record.key
+        timestamp = record.timestamp
+        return (
+            *self.decoder.decode(key, record.value),
+            key,
+            record.partition,
+            record.offset,
+            None if timestamp is None or timestamp < 0 else _EPOCH + dt.timedelta(milliseconds=timestamp),
+            dict(record.headers) if record.headers else {},
+        )
+
+    def reject(self, record: Any, exc: DataException, batch: SourceBatch) -> None:
+        """Apply ``error_policy`` to an undecodable record: raise (fail), count it in ``batch``
+        (skip) or add it to ``batch.dead_letters`` (dlq)."""
+        where = f"partition {record.partition}, offset {record.offset}"
+        policy = self.error_policy
+        if policy == "fail":
+            advice = "Set error_policy = 'skip' or 'dlq' on the connection to read past undecodable records."
+            raise type(exc)(
+                f'could not decode the record at {where} of Kafka topic "{self.topic}" '
+                f'(connection "{self.connection}"): {exc.message}',
+                detail=exc.detail,
+                hint=f"{exc.hint} {advice}" if exc.hint else advice,
+            ) from exc
+        if len(batch.errors) < MAX_ERRORS_LISTED:
+            batch.errors.append(f"{where}: {exc.message}")
+        if policy == "skip":
+            batch.skipped += 1
+            return
+        timestamp = record.timestamp
+        batch.dead_letters.append(
+            DeadLetter(
+                topic=self.topic,
+                partition=record.partition,
+                offset=record.offset,
+                timestamp_ms=None if timestamp is None or timestamp < 0 else int(timestamp),
+                key=record.key,
+                value=record.value,
+                headers=tuple(record.headers or ()),
+                error=exc.message,
+                sqlstate=exc.sqlstate,
+            )
         )
 
     async def read_bounded(
@@ -266,7 +315,7 @@ class _BoundedRead:
     async def run(self) -> SourceBatch:
         reader = self.reader
         with_group = reader.start_offset == "committed" or self.prefer_committed
-        consumer = reader._consumer(with_group=with_group)
+        consumer = reader.consumer(with_group=with_group)
         try:
             partitions = await self._connect(consumer)
             self.rows = {partition: [] for partition in partitions}
@@ -389,7 +438,7 @@ class _BoundedRead:
         start = self.starts[partition]
         end = self.ends[partition]
         assert start is not None, "a partition returns records only after its first fetch"
-        decode = self.reader.decoder.decode
+        row_of = self.reader.row_of
         rows = self.rows[partition]
         for record in records:
             offset: int = record.offset
@@ -398,61 +447,15 @@ class _BoundedRead:
             if offset >= end:
                 break
             self.next_offsets[partition] = offset + 1
-            key: bytes | None = record.key
             try:
-                payload = decode(key, record.value)
+                rows.append(row_of(record))
             except DataException as exc:
-                self._reject(record, exc)
+                self.reader.reject(record, exc, self.batch)
                 continue
-            timestamp = record.timestamp
-            rows.append(
-                (
-                    *payload,
-                    key,
-                    partition,
-                    offset,
-                    None
-                    if timestamp is None or timestamp < 0
-                    else _EPOCH + dt.timedelta(milliseconds=timestamp),
-                    dict(record.headers) if record.headers else {},
-                )
-            )
             self.count += 1
             if self.limit is not None and self.count >= self.limit:
                 return True
         return False
-
-    def _reject(self, record: Any, exc: DataException) -> None:
-        reader = self.reader
-        where = f"partition {record.partition}, offset {record.offset}"
-        policy = reader.error_policy
-        if policy == "fail":
-            advice = "Set error_policy = 'skip' or 'dlq' on the connection to read past undecodable records."
-            raise type(exc)(
-                f'could not decode the record at {where} of Kafka topic "{reader.topic}" '
-                f'(connection "{reader.connection}"): {exc.message}',
-                detail=exc.detail,
-                hint=f"{exc.hint} {advice}" if exc.hint else advice,
-            ) from exc
-        if len(self.batch.errors) < MAX_ERRORS_LISTED:
-            self.batch.errors.append(f"{where}: {exc.message}")
-        if policy == "skip":
-            self.batch.skipped += 1
-            return
-        timestamp = record.timestamp
-        self.batch.dead_letters.append(
-            DeadLetter(
-                topic=reader.topic,
-                partition=record.partition,
-                offset=record.offset,
-                timestamp_ms=None if timestamp is None or timestamp < 0 else int(timestamp),
-                key=record.key,
-                value=record.value,
-                headers=tuple(record.headers or ()),
-                error=exc.message,
-                sqlstate=exc.sqlstate,
-            )
-        )
 
     # --- errors ------------------------------------------------------------------------------
     def _kafka_error(self, exc: BaseException) -> LaminarError:

@@ -355,6 +355,9 @@ class QueryEngine:
             "pg_is_in_recovery()": "false",
             "inet_server_port()": "NULL",
             "pg_postmaster_start_time()": "NULL::TIMESTAMPTZ",
+            # Laminar's is_valid(x): x is present and its text is well-formed JSON (the DLQ
+            # routing example of the spec sends the rest to a dead-letter sink).
+            "is_valid(x)": "x IS NOT NULL AND coalesce(json_valid(CAST(x AS VARCHAR)), false)",
         }
         # Python functions see NULLs themselves and may block (pg_sleep) or fail (current_setting).
         python_functions: dict[str, tuple[Callable[..., str | None], Any]] = {
@@ -477,6 +480,15 @@ class QueryEngine:
             if self._cancelled.is_set():
                 raise errors.QueryCanceled("canceling statement due to user request") from exc
             raise
+
+    async def run_work(self, work: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        """Run ``work`` with a cursor of this engine's database in a worker thread (pipelines
+        use it to load a micro-batch and run their compiled queries in one hop)."""
+        cursor = self._cursor()
+        try:
+            return await self.run(cursor, lambda: work(cursor))
+        finally:
+            self.release(cursor)
 
     def _cursor(self) -> duckdb.DuckDBPyConnection:
         cursor = self._connection.cursor()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlglot import exp
 
@@ -20,12 +21,19 @@ from sinks.metrics import ProducerMetrics
 from sinks.registry import SinkRegistry
 
 
+class PipelineRows(Protocol):
+    """What runs the pipelines (the supervisor) as system.pipelines sees it."""
+
+    async def status_rows(self) -> list[tuple[object, ...]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class SystemContext:
-    """Where system tables get their rows: the catalog and this process's sinks."""
+    """Where system tables get their rows: the catalog, this process's sinks and pipelines."""
 
     catalog: Catalog
     sinks: SinkRegistry | None
+    pipelines: PipelineRows | None = None
 
 
 RowSource = Callable[[SystemContext], Awaitable[list[tuple[object, ...]]]]
@@ -43,6 +51,10 @@ def _from_metrics(rows: Callable[[ProducerMetrics], list[tuple[object, ...]]]) -
         return [] if context.sinks is None else rows(context.sinks.metrics)
 
     return source
+
+
+async def _pipelines(context: SystemContext) -> list[tuple[object, ...]]:
+    return [] if context.pipelines is None else await context.pipelines.status_rows()
 
 
 async def _producer_status(context: SystemContext) -> list[tuple[object, ...]]:
@@ -113,6 +125,13 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             '"timestamp" TIMESTAMPTZ, "connection" VARCHAR, topic VARCHAR, "partition" INTEGER, '
             'messages INTEGER, "bytes" BIGINT, latency_ms DOUBLE, error VARCHAR',
             _from_metrics(ProducerMetrics.log_rows),
+        ),
+        SystemTable(
+            "pipelines",
+            "name VARCHAR, state VARCHAR, source VARCHAR, sinks VARCHAR[], error VARCHAR, "
+            "rows_in BIGINT, rows_out BIGINT, rows_dropped BIGINT, rows_dead_lettered BIGINT, "
+            "lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR",
+            _pipelines,
         ),
         SystemTable(
             "kafka_topics",

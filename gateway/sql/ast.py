@@ -107,3 +107,33 @@ class ShowObjects(exp.Expression):
     """``SHOW CONNECTIONS | SECRETS | USERS`` or ``SHOW CREATE CONNECTION name``."""
 
     arg_types: ClassVar[dict[str, bool]] = {"kind": True, "this": False}
+
+
+class CreatePipeline(exp.Expression):
+    """``CREATE PIPELINE [IF NOT EXISTS] name [WITH (opt = 'v', ...)] AS body``.
+
+    ``expressions`` are the body's INSERT trees, in order: one, or several for the fan-out form
+    ``INSERT INTO a SELECT ... UNION ALL INSERT INTO b SELECT ...``; a leading ``WITH cte AS (...)``
+    is kept on the first and applies to all. ``body`` is the body's text as written.
+    """
+
+    arg_types: ClassVar[dict[str, bool]] = {
+        "this": True,
+        "expressions": True,
+        "options": False,
+        "exists": False,
+        "body": True,
+        "sql": True,
+    }
+
+
+class AlterPipeline(exp.Expression):
+    """``ALTER PIPELINE name PAUSE | RESUME``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "action": True}
+
+
+class ExplainPipeline(exp.Expression):
+    """``EXPLAIN PIPELINE name`` (``this``) or ``EXPLAIN CREATE PIPELINE ...`` (``expression``)."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": False, "expression": False}

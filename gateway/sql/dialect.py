@@ -38,8 +38,15 @@ SESSION_COMMAND_WORDS = (
 )
 
 # Catalog objects of DDL statements, and the plural SHOW forms listing them.
-CATALOG_OBJECTS = frozenset({"CONNECTION", "SECRET", "USER", "ROLE"})
-SHOWABLE_OBJECTS = {"CONNECTIONS": "CONNECTION", "SECRETS": "SECRET", "USERS": "USER", "ROLES": "USER"}
+CATALOG_OBJECTS = frozenset({"CONNECTION", "SECRET", "USER", "ROLE", "PIPELINE"})
+SHOWABLE_OBJECTS = {
+    "CONNECTIONS": "CONNECTION",
+    "SECRETS": "SECRET",
+    "USERS": "USER",
+    "ROLES": "USER",
+    "PIPELINES": "PIPELINE",
+}
+PIPELINE_ACTIONS = frozenset({"PAUSE", "RESUME"})
 
 # SHOW forms whose setting name is spelt as several words.
 MULTIWORD_SETTINGS = {
@@ -154,6 +161,9 @@ class LaminarParser(PostgresParser):
             self._advance()
             exists = self._parse_if_exists(negated=True)
             return self._parse_user_options(self._parse_object_name(), exists=exists, alter=False)
+        if word == "PIPELINE":
+            self._advance()
+            return self._parse_create_pipeline(start)
         result = self._parse_create()
         assert isinstance(result, exp.Expression)
         return result
@@ -182,6 +192,14 @@ class LaminarParser(PostgresParser):
         if word in ("USER", "ROLE"):
             self._advance()
             return self._parse_user_options(self._parse_object_name(), exists=False, alter=True)
+        if word == "PIPELINE":
+            self._advance()
+            name = self._parse_object_name()
+            action = self._curr.text.upper() if self._curr else ""
+            if action not in PIPELINE_ACTIONS:
+                self.raise_error("Expected PAUSE or RESUME after ALTER PIPELINE name")
+            self._advance()
+            return self.expression(ast.AlterPipeline(this=name, action=action))
         result = self._parse_alter()
         assert isinstance(result, exp.Expression)
         return result
@@ -303,9 +321,74 @@ class LaminarParser(PostgresParser):
             )
         )
 
+    def _parse_create_pipeline(self, start: Token) -> exp.Expression:
+        exists = self._parse_if_exists(negated=True)
+        name = self._parse_object_name()
+        options: list[tuple[str, str]] = []
+        if self._match(TokenType.WITH):
+            options = self._parse_option_list()
+        if not self._match(TokenType.ALIAS):
+            self.raise_error("Expected AS INSERT INTO sink SELECT ... after the pipeline name")
+        body_start = self._curr
+        first = self._parse_statement()
+        inserts = [first]
+        # The fan-out form: INSERT INTO a SELECT ... UNION ALL INSERT INTO b SELECT ...
+        while self._at_union_all_insert():
+            self._advance(2)
+            inserts.append(self._parse_statement())
+        if body_start is None or not all(isinstance(tree, exp.Insert) for tree in inserts):
+            self.raise_error("A pipeline's body is INSERT INTO sink SELECT ... (or WITH ... INSERT ...)")
+            return exp.Null()
+        return self.expression(
+            ast.CreatePipeline(
+                this=name,
+                expressions=inserts,
+                options=options,
+                exists=exists,
+                body=self._find_sql(body_start, self._prev),
+                sql=self._find_sql(start, self._prev),
+            )
+        )
+
+    def _at_union_all_insert(self) -> bool:
+        """At ``UNION ALL INSERT``: the boundary between the INSERTs of a fan-out pipeline."""
+        index = self._index
+        tokens = self._tokens
+        return (
+            index + 2 < len(tokens)
+            and tokens[index].token_type == TokenType.UNION
+            and tokens[index + 1].token_type == TokenType.ALL
+            and tokens[index + 2].token_type == TokenType.INSERT
+        )
+
+    def _parse_set_operations(self, this: exp.Expr | None) -> exp.Expr | None:
+        if self._at_union_all_insert():
+            return this  # left for _parse_create_pipeline: the next INSERT of a fan-out
+        return super()._parse_set_operations(this)
+
+    def _parse_explain(self) -> exp.Expression | None:
+        """EXPLAIN PIPELINE name / EXPLAIN CREATE PIPELINE ...; None for other EXPLAINs."""
+        if self._curr and self._curr.text.upper() == "PIPELINE":
+            self._advance()
+            return self.expression(ast.ExplainPipeline(this=self._parse_object_name()))
+        if (
+            self._curr
+            and self._next
+            and self._curr.token_type == TokenType.CREATE
+            and self._next.text.upper() == "PIPELINE"
+        ):
+            start = self._curr
+            self._advance(2)
+            return self.expression(ast.ExplainPipeline(expression=self._parse_create_pipeline(start)))
+        return None
+
     def _parse_session_command(self) -> exp.Expression:
         start: Token = self._prev
         word = start.text.upper()
+        if word == "EXPLAIN":
+            explained = self._parse_explain()
+            if explained is not None:
+                return explained
         if word == "RESET":
             return self.expression(ast.Reset(this=self._parse_setting_name()))
         if word == "DISCARD":

@@ -108,7 +108,7 @@ class UserStatement:
 
 @dataclass(frozen=True, slots=True)
 class DropStatement:
-    kind: str  # CONNECTION, SECRET or USER
+    kind: str  # CONNECTION, SECRET, USER or PIPELINE
     name: str
     if_exists: bool = False
     cascade: bool = False
@@ -116,7 +116,7 @@ class DropStatement:
 
 @dataclass(frozen=True, slots=True)
 class ShowObjectsStatement:
-    kind: str  # CONNECTION, SECRET or USER
+    kind: str  # CONNECTION, SECRET, USER or PIPELINE
     create_of: str | None = None  # SHOW CREATE <kind> name
 
 
@@ -131,12 +131,41 @@ class InsertStatement:
     from_values: bool
 
 
+@dataclass(frozen=True, slots=True)
+class CreatePipelineStatement:
+    """``CREATE PIPELINE``: ``inserts`` are the body's INSERT ... SELECTs (several for fan-out),
+    each with the body's leading CTEs; ``body`` is the body as written, ``sql`` the statement."""
+
+    name: str
+    inserts: tuple[InsertStatement, ...]
+    options: tuple[tuple[str, str], ...]
+    if_not_exists: bool
+    body: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlterPipelineStatement:
+    name: str
+    action: str  # PAUSE or RESUME
+
+
+@dataclass(frozen=True, slots=True)
+class ExplainPipelineStatement:
+    """``EXPLAIN PIPELINE name`` (``name``) or ``EXPLAIN CREATE PIPELINE ...`` (``create``)."""
+
+    name: str | None = None
+    create: CreatePipelineStatement | None = None
+
+
 DDL_STATEMENTS = (
     CreateConnectionStatement,
     AlterConnectionStatement,
     SecretStatement,
     UserStatement,
     DropStatement,
+    CreatePipelineStatement,
+    AlterPipelineStatement,
 )
 
 Statement = (
@@ -155,6 +184,9 @@ Statement = (
     | DropStatement
     | ShowObjectsStatement
     | InsertStatement
+    | CreatePipelineStatement
+    | AlterPipelineStatement
+    | ExplainPipelineStatement
 )
 
 
@@ -260,7 +292,44 @@ def _classify_ddl(tree: exp.Expression) -> Statement | None:
     elif isinstance(tree, ast.ShowObjects):
         name = args.get("this")
         result = ShowObjectsStatement(str(args["kind"]), None if name is None else str(name))
+    elif isinstance(tree, ast.CreatePipeline):
+        result = _classify_create_pipeline(tree)
+    elif isinstance(tree, ast.AlterPipeline):
+        result = AlterPipelineStatement(str(tree.this), str(args["action"]))
+    elif isinstance(tree, ast.ExplainPipeline):
+        create = args.get("expression")
+        if isinstance(create, ast.CreatePipeline):
+            result = ExplainPipelineStatement(create=_classify_create_pipeline(create))
+        else:
+            result = ExplainPipelineStatement(name=str(tree.this))
     return result
+
+
+def _classify_create_pipeline(tree: ast.CreatePipeline) -> CreatePipelineStatement:
+    trees = list(tree.expressions)
+    ctes = trees[0].args.get("with_") if trees else None
+    inserts = []
+    for written in trees:
+        insert_tree = written
+        if ctes is not None and written.args.get("with_") is None:
+            insert_tree = written.copy()
+            insert_tree.set("with_", ctes.copy())  # WITH ... applies to every INSERT of a fan-out
+        statement = _classify_insert(insert_tree)
+        if statement.from_values:
+            raise FeatureNotSupported(
+                "a pipeline reads a source: INSERT INTO sink SELECT ... FROM source, not VALUES",
+                hint="Run INSERT INTO sink VALUES (...) as a statement of its own.",
+            )
+        inserts.append(statement)
+    args = tree.args
+    return CreatePipelineStatement(
+        name=str(tree.this),
+        inserts=tuple(inserts),
+        options=tuple(args.get("options") or ()),
+        if_not_exists=bool(args.get("exists")),
+        body=str(args["body"]),
+        sql=str(args["sql"]),
+    )
 
 
 def _classify_insert(tree: exp.Insert) -> InsertStatement:

@@ -410,7 +410,7 @@ async def test_the_consumer_takes_the_connection_s_security_and_group() -> None:
         "earliest",
         "read_committed",
     )
-    consumer = reader._consumer(with_group=True)  # built, never started: no socket is opened
+    consumer = reader.consumer(with_group=True)  # built, never started: no socket is opened
     try:
         client = consumer._client
         assert (client._security_protocol, client._sasl_mechanism) == ("SASL_SSL", "SCRAM-SHA-256")
@@ -428,7 +428,7 @@ async def test_the_consumer_takes_the_connection_s_security_and_group() -> None:
         "clicks", validate_connection_options(SASL_SOURCE[:4], secret_exists=lambda _: True), {}, []
     )
     assert plain.group_id == "laminar-clicks"
-    unnamed = plain._consumer(with_group=False)
+    unnamed = plain.consumer(with_group=False)
     try:
         assert unnamed._group_id is None
         assert unnamed._client._security_protocol == "PLAINTEXT"

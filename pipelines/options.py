@@ -1,0 +1,109 @@
+"""The options of ``CREATE PIPELINE name WITH (...) AS ...``: micro-batching, commits and retries.
+
+Every option has a default, so ``WITH (...)`` is optional:
+
+* ``batch_rows`` (10000): the most source records one micro-batch holds.
+* ``batch_ms`` (100 ms): how long a micro-batch waits for records before it runs with fewer.
+* ``commit_interval_ms`` (1 s): how often the pipeline commits: source offsets (at-least-once) or
+  the Kafka transaction holding the output and the offsets (exactly-once). A transaction also ends
+  before half of the sink's ``'transaction.timeout.ms'`` has passed, so it never outlives it.
+* ``max_retries`` (10): failures in a row that could pass (broker unreachable, request timed out)
+  retried before the pipeline is left ``failed``; a failure that cannot pass (a record that does not
+  decode under ``error_policy = 'fail'``) fails it at once.
+* ``retry_backoff_ms`` (500 ms): the first wait before a retry; it doubles per attempt, to 30 s.
+* ``group_id`` (``laminar-pipeline-<name>``): the consumer group whose committed offsets say where
+  the pipeline resumes. Two pipelines never share one by default, even on the same source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from catalog.option_values import OptionSpec
+from catalog.options import OptionSchema
+
+MAX_BACKOFF_MS = 30_000
+
+PIPELINE_OPTIONS = OptionSchema(
+    [
+        OptionSpec(
+            name="batch_rows",
+            kind="integer",
+            default=10_000,
+            minimum=1,
+            maximum=1_000_000,
+            description="Most source records one micro-batch holds.",
+        ),
+        OptionSpec(
+            name="batch_ms",
+            kind="duration",
+            default=100,
+            minimum=1,
+            maximum=60_000,
+            description="How long a micro-batch waits for records before it runs with fewer.",
+        ),
+        OptionSpec(
+            name="commit_interval_ms",
+            kind="duration",
+            default=1_000,
+            minimum=1,
+            maximum=3_600_000,
+            description="How often source offsets (or the exactly-once transaction) are committed.",
+        ),
+        OptionSpec(
+            name="max_retries",
+            kind="integer",
+            default=10,
+            minimum=0,
+            maximum=1_000_000,
+            description="Retriable failures in a row before the pipeline is left failed.",
+        ),
+        OptionSpec(
+            name="retry_backoff_ms",
+            kind="duration",
+            default=500,
+            minimum=1,
+            maximum=MAX_BACKOFF_MS,
+            description="First wait before a retry; doubles per attempt up to 30 s.",
+        ),
+        OptionSpec(
+            name="group_id",
+            kind="string",
+            description="Consumer group of the pipeline's committed offsets "
+            "(default laminar-pipeline-<name>).",
+        ),
+    ],
+    label="pipeline",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineSettings:
+    """The typed options of one pipeline."""
+
+    batch_rows: int
+    batch_ms: int
+    commit_interval_ms: int
+    max_retries: int
+    retry_backoff_ms: int
+    group_id: str
+
+
+def pipeline_settings(name: str, options: Sequence[tuple[str, str]]) -> PipelineSettings:
+    """Validate a pipeline's WITH options (42704 for an unknown one, 22023 for a bad value)."""
+    validated = PIPELINE_OPTIONS.validate(options, secret_exists=lambda _: False)
+
+    def millis(option: str) -> int:
+        value = validated.duration_ms(option)
+        assert value is not None, "every duration option of a pipeline has a default"
+        return value
+
+    return PipelineSettings(
+        batch_rows=validated.integer("batch_rows"),
+        batch_ms=millis("batch_ms"),
+        commit_interval_ms=millis("commit_interval_ms"),
+        max_retries=validated.integer("max_retries"),
+        retry_backoff_ms=millis("retry_backoff_ms"),
+        group_id=validated.string("group_id") or f"laminar-pipeline-{name}",
+    )

@@ -1,0 +1,379 @@
+"""One running pipeline: consume, transform, write, commit, and retry what can pass.
+
+:class:`PipelineRunner` is the body of the pipeline's asyncio task. One *attempt* plans the
+pipeline from its catalog SQL (so an altered connection takes effect on the next attempt), starts
+the sinks, assigns every partition of the source topic to one consumer (no group membership; the
+group only stores offsets) and places each partition at the group's committed offset, or at the
+source's ``start_offset`` where none is committed. Then it loops over micro-batches of at most
+``batch_rows`` records or ``batch_ms`` of waiting: decode (undecodable records follow the source's
+``error_policy``), run the SELECTs on DuckDB (:mod:`pipelines.transform`), write each output to
+its sink and wait for the acknowledgements. Nothing is fetched while a write is pending, so a
+slow sink holds the source back (back-pressure) and memory stays bounded by one micro-batch plus
+the consumer's fetch buffer.
+
+Delivery:
+
+* **at-least-once** (default): offsets are committed to the consumer group every
+  ``commit_interval_ms``, and only for records whose output the sinks acknowledged. A crash
+  replays at most the records since the last commit.
+* **exactly-once** (a target sink with ``'transactional.id'``): each commit interval is one Kafka
+  transaction of that sink holding the output records and the source offsets
+  (``send_offsets_to_transaction``). The sink's producer is started before the offsets are read:
+  its InitProducerId fences a previous owner and settles (aborts) a transaction it left open, so
+  the committed offsets read next are exactly those of the committed output. A transaction ends
+  before half of ``'transaction.timeout.ms'`` has passed, however long the interval.
+
+Failures: an error that could pass (``retriable``: brokers unreachable, a timeout) ends the attempt
+(the open transaction is aborted) and the next attempt starts from the committed offsets after an
+exponential back-off; ``max_retries`` failed attempts in a row, or any error that cannot pass
+(e.g. a record that does not decode under ``error_policy = 'fail'``), leave the pipeline
+``failed`` with its error in ``system.pipelines``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import TopicPartition
+from aiokafka import errors as kafka_errors
+
+from catalog.model import PipelineRecord
+from catalog.service import Catalog
+from gateway import errors, source_tables
+from gateway.sql import statements as st
+from gateway.sql.dialect import parse
+from pipelines.options import MAX_BACKOFF_MS, pipeline_settings
+from pipelines.planner import PipelinePlan, pipeline_engine, plan_pipeline
+from pipelines.transform import MicroBatchTransform
+from sinks.kafka_sink import KafkaSink, SinkColumn
+from sinks.producer import Record
+from sinks.registry import SinkRegistry
+from sources.kafka_source import DeadLetter, KafkaSourceReader, NoCommittedOffset, SourceBatch
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT_S = 30.0
+
+
+@dataclasses.dataclass(slots=True)
+class PipelineStatus:
+    """What ``system.pipelines`` shows about a pipeline while this process runs it."""
+
+    state: str = "starting"  # starting, running, retrying, paused, failed, stopped
+    error: str | None = None
+    rows_in: int = 0  # source records read (decoded or not)
+    rows_out: int = 0  # records the sinks acknowledged
+    rows_dropped: int = 0  # records an error policy skipped (source or sink)
+    rows_dead_lettered: int = 0  # records an error policy sent to a dead-letter queue
+    lag: int | None = None  # records in the source not yet read, over all partitions
+    last_commit: dt.datetime | None = None
+    attempts: int = 0  # attempts started (the first one included)
+    delivery: str = "at-least-once"
+
+
+def parse_create(record: PipelineRecord) -> st.CreatePipelineStatement:
+    """The CREATE PIPELINE statement a catalog record holds."""
+    (tree,) = parse(record.sql)
+    statement = st.classify(tree)
+    if not isinstance(statement, st.CreatePipelineStatement):
+        raise errors.DataCorrupted(f'the catalog entry of pipeline "{record.name}" is not a CREATE PIPELINE')
+    return statement
+
+
+def is_retriable(exc: BaseException) -> bool:
+    """Could the same work succeed later (brokers back, a timeout not repeated)?"""
+    if isinstance(exc, errors.LaminarError):
+        return exc.retriable or exc.sqlstate.startswith("08") or exc.sqlstate == "57014"
+    if isinstance(exc, kafka_errors.KafkaError):
+        return bool(getattr(exc, "retriable", False)) or isinstance(exc, kafka_errors.KafkaConnectionError)
+    return isinstance(exc, OSError | TimeoutError)
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, errors.LaminarError):
+        text = f"{exc.sqlstate}: {exc.message}"
+        return f"{text} ({exc.detail})" if exc.detail else text
+    return f"{type(exc).__name__}: {exc}"
+
+
+def dead_letter_record(letter: DeadLetter, pipeline: str) -> Record:
+    """A record that did not decode, as it was read, with headers saying where from and why."""
+    headers = [
+        *((name, value or b"") for name, value in letter.headers),
+        ("laminar.error", letter.error.encode()),
+        ("laminar.sqlstate", letter.sqlstate.encode()),
+        ("laminar.pipeline", pipeline.encode()),
+        ("laminar.source.topic", letter.topic.encode()),
+        ("laminar.source.partition", str(letter.partition).encode()),
+        ("laminar.source.offset", str(letter.offset).encode()),
+    ]
+    return Record(letter.key, letter.value, tuple(headers), letter.timestamp_ms or int(time.time() * 1000))
+
+
+class PipelineRunner:
+    """Runs one pipeline until :meth:`stop` (graceful) or cancellation."""
+
+    def __init__(self, record: PipelineRecord, catalog: Catalog, sinks: SinkRegistry) -> None:
+        self.record = record
+        self.catalog = catalog
+        self.sinks = sinks
+        self.status = PipelineStatus()
+        self._stopping = asyncio.Event()
+        self.started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def stop(self) -> None:
+        """Finish the micro-batch at hand, commit what was acknowledged, and end."""
+        self._stopping.set()
+
+    # -- the task ----------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Attempts until stopped, failed for good, or cancelled."""
+        statement = parse_create(self.record)
+        settings = pipeline_settings(self.record.name, self.record.options)
+        failures = 0
+        while not self._stopping.is_set():
+            self.status.attempts += 1
+            attempt: _Attempt | None = None
+            engine = pipeline_engine()
+            try:
+                plan = await plan_pipeline(self.catalog, statement, engine, options=self.record.options)
+                transform = MicroBatchTransform(plan, engine)
+                await transform.start()
+                attempt = _Attempt(self, plan, transform)
+                await attempt.run()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not self.started.done():
+                    self.started.set_exception(exc)
+                    self.started.exception()  # retrieved: CREATE PIPELINE reports it
+                self.status.error = describe(exc)
+                failures = 1 if attempt is not None and attempt.progressed else failures + 1
+                if not is_retriable(exc) or failures > settings.max_retries:
+                    self.status.state = "failed"
+                    log.warning("pipeline %s failed: %s", self.record.name, self.status.error)
+                    return
+                self.status.state = "retrying"
+                delay = min(settings.retry_backoff_ms * 2 ** (failures - 1), MAX_BACKOFF_MS) / 1000
+                log.info(
+                    "pipeline %s: retry %d in %.1f s: %s",
+                    self.record.name,
+                    failures,
+                    delay,
+                    self.status.error,
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+            finally:
+                engine.close()
+            failures = 0
+        self.status.state = "stopped"
+
+
+class _Attempt:
+    """One attempt of a pipeline, from connecting to the end of its loop."""
+
+    def __init__(self, runner: PipelineRunner, plan: PipelinePlan, transform: MicroBatchTransform) -> None:
+        self.runner = runner
+        self.plan = plan
+        self.transform = transform
+        self.status = runner.status
+        self.settings = plan.settings
+        self.consumer: Any = None
+        self.reader: KafkaSourceReader | None = None
+        self.sinks: list[KafkaSink] = []
+        self.transactional: KafkaSink | None = None
+        self.dead_letters: KafkaSink | None = None
+        self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
+        self.committed: dict[TopicPartition, int] = {}
+        self.in_transaction = False
+        self.progressed = False
+
+    async def run(self) -> None:
+        try:
+            await self._connect()
+            if not self.runner.started.done():
+                self.runner.started.set_result(None)
+            self.status.state = "running"
+            self.status.error = None
+            await self._loop()
+        except BaseException:
+            await self._abort()
+            raise
+        finally:
+            if self.consumer is not None:
+                with contextlib.suppress(Exception):
+                    await self.consumer.stop()
+
+    # -- set-up ------------------------------------------------------------------------------------
+    async def _connect(self) -> None:
+        plan = self.plan
+        catalog = self.runner.catalog
+        self.reader = reader = await source_tables.reader_for(catalog, plan.source)
+        for output in plan.outputs:
+            sink = await self.runner.sinks.sink_for(output.sink)
+            await sink.start()  # exactly-once: fences a previous owner before offsets are read
+            self.sinks.append(sink)
+            if output.sink.name == plan.transactional_sink:
+                self.transactional = sink
+        self.status.delivery = "exactly-once" if self.transactional else "at-least-once"
+        dlq = reader.error_policy == "dlq" and plan.source.options_dict.get("dlq_connection")
+        if dlq:
+            self.dead_letters = await self.runner.sinks.sink_for(await catalog.connection(dlq))
+        self.consumer = reader.consumer(with_group=True, group_id=self.settings.group_id)
+        try:
+            await self.consumer.start()
+            partitions = self.consumer.partitions_for_topic(reader.topic)
+            if not partitions:
+                await self.consumer.topics()
+                partitions = self.consumer.partitions_for_topic(reader.topic)
+        except kafka_errors.KafkaError as exc:
+            raise errors.ConnectionFailure(
+                f'pipeline "{plan.name}" could not connect to the Kafka brokers of source '
+                f'"{plan.source.name}": {exc}'
+            ) from exc
+        if not partitions:
+            raise errors.UndefinedObject(
+                f'Kafka topic "{reader.topic}" of source "{plan.source.name}" does not exist',
+                hint="Create the topic; the pipeline retries meanwhile.",
+            )
+        assigned = [TopicPartition(reader.topic, p) for p in sorted(partitions)]
+        self.consumer.assign(assigned)
+        await self._place(assigned)
+
+    async def _place(self, assigned: Sequence[TopicPartition]) -> None:
+        """Each partition at its committed offset, else where the source's start_offset says."""
+        reader = self.reader
+        assert reader is not None
+        consumer = self.consumer
+        missing = []
+        for tp in assigned:
+            offset = await consumer.committed(tp)
+            if offset is not None and offset >= 0:
+                self.positions[tp] = self.committed[tp] = int(offset)
+            else:
+                missing.append(tp)
+        if missing and reader.start_offset == "committed":
+            raise NoCommittedOffset(
+                f'consumer group "{self.settings.group_id}" has no committed offset for partitions '
+                f'{", ".join(str(tp.partition) for tp in missing)} of topic "{reader.topic}"',
+                hint="Set start_offset = 'earliest' or 'latest' on the source to say where to begin.",
+            )
+        if missing:
+            placed = (
+                await consumer.beginning_offsets(missing)
+                if reader.start_offset == "earliest"
+                else await consumer.end_offsets(missing)
+            )
+            for tp in missing:
+                self.positions[tp] = int(placed[tp])
+        for tp in assigned:
+            consumer.seek(tp, self.positions[tp])
+
+    # -- the loop ----------------------------------------------------------------------------------
+    def _commit_every_s(self) -> float:
+        interval = self.settings.commit_interval_ms / 1000
+        if self.transactional is not None:
+            timeout_ms = self.transactional.options.integer("transaction.timeout.ms")
+            interval = min(interval, timeout_ms / 2000)
+        return interval
+
+    async def _loop(self) -> None:
+        stopping = self.runner._stopping
+        commit_every = self._commit_every_s()
+        last_commit = time.monotonic()
+        transaction_started = 0.0
+        while not stopping.is_set():
+            fetched = await self.consumer.getmany(
+                timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows
+            )
+            records = [record for tp in sorted(fetched, key=lambda t: t.partition) for record in fetched[tp]]
+            if records:
+                if self.transactional is not None and not self.in_transaction:
+                    await self.transactional.begin_transaction()
+                    self.in_transaction = True
+                    transaction_started = time.monotonic()
+                await self._process(records)
+                for tp, batch in fetched.items():
+                    if batch:
+                        self.positions[tp] = batch[-1].offset + 1
+            self._update_lag()
+            now = time.monotonic()
+            due = now - (transaction_started if self.in_transaction else last_commit) >= commit_every
+            if due or (self.in_transaction and not records):
+                await self._commit()
+                last_commit = time.monotonic()
+        await self._commit()
+
+    async def _process(self, records: Sequence[Any]) -> None:
+        reader = self.reader
+        assert reader is not None
+        status = self.status
+        status.rows_in += len(records)
+        rejected = SourceBatch([], [], {})
+        rows = []
+        row_of = reader.row_of
+        for record in records:
+            try:
+                rows.append(row_of(record))
+            except errors.DataException as exc:
+                reader.reject(record, exc, rejected)  # raises under error_policy 'fail'
+        status.rows_dropped += rejected.skipped
+        if rejected.dead_letters:
+            await self._dead_letter(rejected.dead_letters)
+        if not rows:
+            return
+        outputs = await self.transform.run(rows)
+        joined = self.in_transaction
+        for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=True):
+            if not produced:
+                continue
+            columns = [SinkColumn(column.name, column.type_oid) for column in output.columns]
+            result = await sink.write(columns, produced, in_transaction=joined and sink is self.transactional)
+            status.rows_out += result.written
+            status.rows_dropped += result.skipped
+            status.rows_dead_lettered += result.dead_lettered
+
+    async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
+        if self.dead_letters is None:
+            self.status.rows_dropped += len(letters)
+            return
+        records = [dead_letter_record(letter, self.plan.name) for letter in letters]
+        await self.dead_letters.write_records(records)
+        self.status.rows_dead_lettered += len(letters)
+
+    async def _commit(self) -> None:
+        changed = {tp: offset for tp, offset in self.positions.items() if self.committed.get(tp) != offset}
+        if self.in_transaction:
+            assert self.transactional is not None
+            self.in_transaction = False
+            await self.transactional.commit_transaction(changed, self.settings.group_id)
+        elif changed:
+            await self.consumer.commit(changed)
+        else:
+            return
+        self.committed.update(changed)
+        self.progressed = True
+        self.status.last_commit = dt.datetime.now(dt.UTC)
+
+    async def _abort(self) -> None:
+        if self.in_transaction and self.transactional is not None:
+            self.in_transaction = False
+            with contextlib.suppress(Exception):
+                await self.transactional.abort_transaction()
+
+    def _update_lag(self) -> None:
+        lag = 0
+        for tp, position in self.positions.items():
+            end = self.consumer.highwater(tp)
+            if end is None:
+                return
+            lag += max(int(end) - position, 0)
+        self.status.lag = lag

@@ -1,0 +1,153 @@
+"""The supervisor: one asyncio task per running pipeline, kept in step with the catalog.
+
+The catalog holds what the user asked for (a pipeline is ``running`` or ``paused``); the
+supervisor holds what is happening (``starting``, ``running``, ``retrying``, ``failed``).
+:meth:`Supervisor.reconcile` compares the two and starts or stops tasks; it runs when the gateway
+starts (so every running pipeline resumes from its committed offsets after a restart) and after
+every statement that changes pipelines or connections. A pipeline whose definition or whose
+connections changed since its task started is restarted, so ``ALTER CONNECTION`` takes effect.
+A failed pipeline stays failed (its error visible) until ``ALTER PIPELINE ... RESUME``, a change
+of one of its connections, or a gateway restart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from catalog.model import PipelineRecord
+from catalog.service import Catalog
+from pipelines.runner import STOP_TIMEOUT_S, PipelineRunner, PipelineStatus
+from sinks.registry import SinkRegistry
+
+log = logging.getLogger(__name__)
+
+Fingerprint = tuple[dt.datetime, tuple[dt.datetime | None, ...]]
+
+
+@dataclass(slots=True)
+class _Running:
+    runner: PipelineRunner
+    task: asyncio.Task[None]
+    fingerprint: Fingerprint
+
+
+class Supervisor:
+    """Runs this gateway's pipelines."""
+
+    def __init__(self, catalog: Catalog, sinks: SinkRegistry) -> None:
+        self.catalog = catalog
+        self.sinks = sinks
+        self._running: dict[str, _Running] = {}
+        self._lock = asyncio.Lock()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Resume every pipeline the catalog says is running."""
+        await self.reconcile()
+
+    async def reconcile(self) -> None:
+        """Start the pipelines that should run and do not, stop those that should not."""
+        async with self._lock:
+            if self._closed:
+                return
+            store = self.catalog.store
+            records = await store.list_pipelines()
+            changed_at = {record.name: record.updated_at for record in await store.list_connections()}
+            wanted: dict[str, tuple[PipelineRecord, Fingerprint]] = {}
+            for record in records:
+                if record.state == "running":
+                    fingerprint = (record.updated_at, tuple(changed_at.get(c) for c in record.connections))
+                    wanted[record.name] = (record, fingerprint)
+            for name, running in list(self._running.items()):
+                if name not in wanted or wanted[name][1] != running.fingerprint:
+                    await self._stop(name)
+            for name, (record, fingerprint) in wanted.items():
+                if name not in self._running:
+                    self._start(record, fingerprint)
+
+    def _start(self, record: PipelineRecord, fingerprint: Fingerprint) -> None:
+        runner = PipelineRunner(record, self.catalog, self.sinks)
+        task = asyncio.create_task(runner.run(), name=f"pipeline {record.name}")
+        task.add_done_callback(lambda done: _log_crash(record.name, done))
+        self._running[record.name] = _Running(runner, task, fingerprint)
+
+    async def _stop(self, name: str) -> None:
+        running = self._running.pop(name, None)
+        if running is None:
+            return
+        running.runner.stop()
+        done, _ = await asyncio.wait([running.task], timeout=STOP_TIMEOUT_S)
+        if not done:
+            log.warning("pipeline %s did not stop within %.0f s: cancelled", name, STOP_TIMEOUT_S)
+            running.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running.task
+
+    async def restart(self, name: str) -> None:
+        """Stop the pipeline's task (if any) and start it again if the catalog says it runs."""
+        async with self._lock:
+            await self._stop(name)
+        await self.reconcile()
+
+    async def wait_started(self, name: str, timeout_s: float) -> None:
+        """Wait until the pipeline's first attempt reads and writes, or raise its first error."""
+        running = self._running.get(name)
+        if running is None:
+            return
+        await asyncio.wait_for(asyncio.shield(running.runner.started), timeout_s)
+
+    def status(self, name: str) -> PipelineStatus | None:
+        running = self._running.get(name)
+        return None if running is None else running.runner.status
+
+    async def status_rows(self) -> list[tuple[object, ...]]:
+        """Rows of system.pipelines."""
+        rows: list[tuple[object, ...]] = []
+        for record in await self.catalog.store.list_pipelines():
+            status = self.status(record.name) if record.state == "running" else None
+            rows.append(pipeline_row(record, status))
+        return rows
+
+    async def close(self) -> None:
+        """Stop every pipeline: each commits what its sinks acknowledged (or aborts its transaction)."""
+        async with self._lock:
+            self._closed = True
+            names = list(self._running)
+            await asyncio.gather(*(self._stop(name) for name in names))
+
+
+def pipeline_row(record: PipelineRecord, status: PipelineStatus | None) -> tuple[object, ...]:
+    """One row of system.pipelines (columns as gateway.query.system_views declares them)."""
+    state = record.state if status is None else status.state
+    if status is None and record.state == "running":
+        state = "starting"
+    connections: Sequence[str] = record.connections
+    source = connections[0] if connections else None
+    sinks = list(connections[1:])
+    if status is None:
+        return (record.name, state, source, sinks, None, 0, 0, 0, 0, None, None, None, record.sql)
+    return (
+        record.name,
+        state,
+        source,
+        sinks,
+        status.error,
+        status.rows_in,
+        status.rows_out,
+        status.rows_dropped,
+        status.rows_dead_lettered,
+        status.lag,
+        status.last_commit,
+        status.delivery,
+        record.sql,
+    )
+
+
+def _log_crash(name: str, task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("pipeline %s crashed", name, exc_info=task.exception())
