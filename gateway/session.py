@@ -101,6 +101,8 @@ class Session:
         self.sinks = sinks
         self.pipelines = pipelines
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop executing statements
+        self._executing: asyncio.Task[Any] | None = None  # the task running a statement, if any
+        self._cancel_requested = False
         self.engine = QueryEngine(
             user=user,
             database=database,
@@ -215,8 +217,18 @@ class Session:
             raise errors.InternalError("empty statement executed")
         self.state.check_can_run(ends_transaction=_ends_transaction(statement))
         self._loop = asyncio.get_running_loop()
+        self._executing = asyncio.current_task()
         try:
             return await self._execute(prepared, statement, params)
+        except asyncio.CancelledError:
+            if not self._cancel_requested:
+                raise  # the connection is going away
+            self._cancel_requested = False
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            self.state.statement_failed()
+            raise errors.QueryCanceled("canceling statement due to user request") from None
         except errors.LaminarError as exc:
             if exc.severity != "WARNING":
                 self.state.statement_failed()
@@ -224,6 +236,9 @@ class Session:
         except Exception:
             self.state.statement_failed()
             raise
+        finally:
+            self._executing = None
+            self._cancel_requested = False
 
     async def _execute(
         self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]
@@ -451,7 +466,13 @@ class Session:
             self.close_portal(name)
 
     def cancel(self) -> None:
+        """A CancelRequest: interrupt DuckDB work, and cancel the statement's awaits (a bounded
+        read of a topic, a pipeline being created), which then ends in 57014."""
         self.engine.cancel()
+        task = self._executing
+        if task is not None and not task.done() and not self._cancel_requested:
+            self._cancel_requested = True
+            task.cancel()
 
     def close(self) -> None:
         self.close_portals()

@@ -7,6 +7,7 @@ known records first and consuming the sink's topic afterwards).
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,3 +154,48 @@ async def test_star_leaves_out_metadata_columns_which_stay_nameable(
         ]
         cursor = conn.execute("SELECT *, _kafka_offset FROM star_src ORDER BY id LIMIT 1")
         assert [column.name for column in cursor.description or []][-1] == "_kafka_offset"
+
+
+async def test_cancel_request_stops_a_bounded_insert_waiting_for_its_brokers(
+    gateway_for_sources: GatewayEndpoint,
+) -> None:
+    """psql's Ctrl-C (a CancelRequest) ends a bounded INSERT stuck on a silent broker with 57014,
+    and the session stays usable. The "broker" is a loopback listener that accepts and never
+    answers, so the read waits for it until cancelled (its own timeout is 30 s)."""
+    accepted = asyncio.Event()
+    peers: list[asyncio.StreamWriter] = []
+
+    async def silent(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peers.append(writer)
+        accepted.set()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    name = f"silent_{uuid.uuid4().hex[:8]}"
+    conn = await psycopg.AsyncConnection.connect(gateway_for_sources.dsn(), autocommit=True)
+    try:
+        await conn.execute(
+            f"CREATE CONNECTION {name} (id BIGINT) TO kafka (bootstrap_servers = '127.0.0.1:{port}', "
+            "topic = 'nowhere', type = 'source', format = 'json')"
+        )
+        await conn.execute(
+            f"CREATE CONNECTION {name}_out TO kafka (bootstrap_servers = '127.0.0.1:{port}', "
+            "topic = 'nowhere-out', type = 'sink', format = 'json')"
+        )
+        insert = asyncio.create_task(conn.execute(f"INSERT INTO {name}_out SELECT id FROM {name}"))
+        await asyncio.wait_for(accepted.wait(), 20)
+        started = asyncio.get_running_loop().time()
+        await conn.cancel_safe()
+        with pytest.raises(psycopg.errors.QueryCanceled) as raised:
+            await asyncio.wait_for(insert, 10)
+        assert asyncio.get_running_loop().time() - started < 5
+        assert raised.value.sqlstate == "57014"
+        assert raised.value.diag.message_primary == "canceling statement due to user request"
+        cursor = await conn.execute("SELECT 1")
+        assert await cursor.fetchall() == [(1,)]
+    finally:
+        await conn.close()
+        for writer in peers:
+            writer.close()
+        server.close()
+        await server.wait_closed()

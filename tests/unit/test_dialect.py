@@ -91,3 +91,43 @@ def test_words_of_session_statements_stay_usable_as_column_names() -> None:
 def test_interval_literal_keeps_its_whole_text() -> None:
     sql = parse("SELECT INTERVAL '1 day 02:03:04'")[0].sql("duckdb")
     assert "'1 day 02:03:04'" in sql
+
+
+def test_create_pipeline_keeps_its_text_options_and_every_insert_of_a_fan_out() -> None:
+    sql = (
+        "CREATE PIPELINE IF NOT EXISTS fan WITH (batch_rows = 50) AS\n"
+        "WITH processed AS (SELECT *, 'main' AS target FROM source_events)\n"
+        "INSERT INTO main_sink SELECT * FROM processed WHERE target = 'main'\n"
+        "UNION ALL\n"
+        "INSERT INTO dlq_sink SELECT * FROM processed WHERE target = 'dlq'"
+    )
+    (tree,) = parse(sql + ";")
+    statement = st.classify(tree)
+    assert isinstance(statement, st.CreatePipelineStatement)
+    assert (statement.name, statement.if_not_exists) == ("fan", True)
+    assert statement.options == (("batch_rows", "50"),)
+    assert statement.sql == sql
+    assert statement.body == sql.split(" AS\n", 1)[1]
+    assert [insert.target for insert in statement.inserts] == ["main_sink", "dlq_sink"]
+    for insert in statement.inserts:  # the leading CTE belongs to every INSERT of the fan-out
+        assert insert.query.args["with_"].expressions[0].alias == "processed"
+        assert not insert.from_values
+
+
+def test_pipeline_statements_carry_their_details() -> None:
+    (alter,) = parse("ALTER PIPELINE Events_P PAUSE")
+    assert st.classify(alter) == st.AlterPipelineStatement("events_p", "PAUSE")
+    (drop,) = parse('DROP PIPELINE IF EXISTS "Quoted"')
+    assert st.classify(drop) == st.DropStatement("PIPELINE", "Quoted", if_exists=True)
+    (explain,) = parse("EXPLAIN PIPELINE p")
+    assert st.classify(explain) == st.ExplainPipelineStatement(name="p")
+    (explain_create,) = parse("EXPLAIN CREATE PIPELINE p AS INSERT INTO o SELECT 1 AS a FROM s")
+    explained = st.classify(explain_create)
+    assert isinstance(explained, st.ExplainPipelineStatement)
+    assert explained.create is not None
+    assert explained.create.inserts[0].target == "o"
+
+
+def test_a_plain_union_all_of_selects_is_still_one_select() -> None:
+    (tree,) = parse("SELECT 1 UNION ALL SELECT 2")
+    assert isinstance(st.classify(tree), st.SelectStatement)

@@ -68,3 +68,42 @@ ROLLBACK TO SAVEPOINT sp1
 SELECT pg_advisory_unlock_all()
 -- accept: SelectStatement
 SELECT current_setting('jit')
+-- accept: CreatePipelineStatement
+CREATE PIPELINE process_events AS
+INSERT INTO kafka_json_sink
+SELECT id, user_id, event_type, timestamp, TO_JSON(metadata) as metadata
+FROM source_events
+WHERE event_type = 'purchase';
+-- accept: CreatePipelineStatement
+CREATE PIPELINE IF NOT EXISTS tuned WITH (batch_rows = 500, 'commit_interval_ms' = '200 ms') AS
+INSERT INTO out (a, b) SELECT x, y FROM src
+-- accept: CreatePipelineStatement
+CREATE PIPELINE financial_processing AS
+WITH validated_transactions AS (SELECT * FROM transactions WHERE amount > 0 AND status = 'valid')
+INSERT INTO kafka_2pc
+SELECT * FROM validated_transactions;
+-- accept: CreatePipelineStatement
+CREATE PIPELINE fan_out AS
+WITH processed AS (SELECT *, CASE WHEN is_valid(data) THEN 'main' ELSE 'dlq' END as target FROM source_events)
+INSERT INTO kafka_main_sink SELECT * FROM processed WHERE target = 'main'
+UNION ALL
+INSERT INTO kafka_dlq_sink SELECT * FROM processed WHERE target = 'dlq';
+-- accept: CreatePipelineStatement
+CREATE PIPELINE add_headers AS
+INSERT INTO kafka_with_headers
+SELECT *, MAP {'source': 'laminar', 'timestamp': CAST(NOW() AS STRING), 'correlation_id': UUID()} as _kafka_headers
+FROM events;
+-- accept: CreatePipelineStatement
+CREATE PIPELINE unions AS INSERT INTO out SELECT a FROM src WHERE a > 1 UNION ALL SELECT a FROM src WHERE a < 0
+-- accept: AlterPipelineStatement
+ALTER PIPELINE process_events PAUSE
+-- accept: AlterPipelineStatement
+alter pipeline process_events resume
+-- accept: DropStatement
+DROP PIPELINE IF EXISTS process_events
+-- accept: ShowObjectsStatement
+SHOW PIPELINES
+-- accept: ExplainPipelineStatement
+EXPLAIN PIPELINE process_events
+-- accept: ExplainPipelineStatement
+EXPLAIN CREATE PIPELINE p AS INSERT INTO out SELECT * FROM src
