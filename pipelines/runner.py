@@ -55,6 +55,7 @@ from pipelines.transform import MicroBatchTransform
 from sinks.kafka_sink import KafkaSink, SinkColumn
 from sinks.producer import Record
 from sinks.registry import SinkRegistry
+from sources.arrow_json import ArrowJsonDecoder
 from sources.kafka_source import DeadLetter, KafkaSourceReader, NoCommittedOffset, SourceBatch
 
 log = logging.getLogger(__name__)
@@ -188,6 +189,7 @@ class _Attempt:
         self.settings = plan.settings
         self.consumer: Any = None
         self.reader: KafkaSourceReader | None = None
+        self.bulk: ArrowJsonDecoder | None = None
         self.sinks: list[KafkaSink] = []
         self.transactional: KafkaSink | None = None
         self.dead_letters: KafkaSink | None = None
@@ -217,6 +219,11 @@ class _Attempt:
         plan = self.plan
         catalog = self.runner.catalog
         self.reader = reader = await source_tables.reader_for(catalog, plan.source)
+        assert self.transform.schema is not None
+        schema = self.transform.schema
+        self.bulk = ArrowJsonDecoder.for_source(
+            reader.payload, reader.format, fail_on_missing=reader.fail_on_missing, schema=schema
+        )
         for output in plan.outputs:
             sink = await self.runner.sinks.sink_for(output.sink)
             await sink.start()  # exactly-once: fences a previous owner before offsets are read
@@ -317,20 +324,23 @@ class _Attempt:
         assert reader is not None
         status = self.status
         status.rows_in += len(records)
-        rejected = SourceBatch([], [], {})
-        rows = []
-        row_of = reader.row_of
-        for record in records:
-            try:
-                rows.append(row_of(record))
-            except errors.DataException as exc:
-                reader.reject(record, exc, rejected)  # raises under error_policy 'fail'
-        status.rows_dropped += rejected.skipped
-        if rejected.dead_letters:
-            await self._dead_letter(rejected.dead_letters)
-        if not rows:
-            return
-        outputs = await self.transform.run(rows)
+        table = None if self.bulk is None else self.bulk.decode(records)
+        if table is None:
+            rejected = SourceBatch([], [], {})
+            rows = []
+            row_of = reader.row_of
+            for record in records:
+                try:
+                    rows.append(row_of(record))
+                except errors.DataException as exc:
+                    reader.reject(record, exc, rejected)  # raises under error_policy 'fail'
+            status.rows_dropped += rejected.skipped
+            if rejected.dead_letters:
+                await self._dead_letter(rejected.dead_letters)
+            if not rows:
+                return
+            table = self.transform.to_arrow(rows)
+        outputs = await self.transform.run(table)
         joined = self.in_transaction
         for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=True):
             if not produced:

@@ -74,9 +74,9 @@ class MicroBatchTransform:
             schema=schema,
         )
 
-    async def run(self, rows: Sequence[Sequence[object]]) -> list[list[Row]]:
-        """The rows each output of the plan produces from these source rows."""
-        table = self.to_arrow(rows)
+    async def run(self, table: pa.Table) -> list[list[Row]]:
+        """The rows each output of the plan produces from a batch of the source table
+        (:meth:`to_arrow` of decoded rows, or an Arrow table decoded in bulk)."""
         sqls = self._sql
 
         def work(cursor: duckdb.DuckDBPyConnection) -> list[list[Row]]:

@@ -178,12 +178,14 @@ class KafkaSourceReader:
         self.topic: str = topic
         self.format = options.string("format") or "json"
         payload = _payload(declared, self.format)
+        self.payload: list[PayloadColumn] = payload
+        self.fail_on_missing = self.format == "json" and options.boolean("json.fail_on_missing")
         self.columns: list[tuple[str, int]] = [(c.name, c.oid) for c in payload] + list(METADATA_COLUMNS)
         self.duckdb_types: list[str] = [c.duckdb_type for c in payload] + list(METADATA_DUCKDB_TYPES)
         self.decoder = make_decoder(
             payload,
             self.format,
-            fail_on_missing=self.format == "json" and options.boolean("json.fail_on_missing"),
+            fail_on_missing=self.fail_on_missing,
         )
         self.bootstrap_servers: tuple[str, ...] = options.servers("bootstrap_servers")
         self.group_id: str = options.string("group_id") or f"laminar-{connection}"
