@@ -195,6 +195,9 @@ class _Attempt:
         self.dead_letters: KafkaSink | None = None
         self.positions: dict[TopicPartition, int] = {}  # next offset to read, per partition
         self.committed: dict[TopicPartition, int] = {}
+        # start_offset 'latest' without a committed offset: ListOffsets(latest) may be short of the
+        # log end (Tansu, DESIGN.md §2), so records below the first high watermark seen are dropped.
+        self.latest_floor: dict[TopicPartition, int | None] = {}
         self.in_transaction = False
         self.progressed = False
 
@@ -281,6 +284,8 @@ class _Attempt:
             )
             for tp in missing:
                 self.positions[tp] = int(placed[tp])
+                if reader.start_offset == "latest":
+                    self.latest_floor[tp] = None
         for tp in assigned:
             consumer.seek(tp, self.positions[tp])
 
@@ -301,6 +306,8 @@ class _Attempt:
             fetched = await self.consumer.getmany(
                 timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows
             )
+            if self.latest_floor:
+                self._drop_records_before_start(fetched)
             records = [record for tp in sorted(fetched, key=lambda t: t.partition) for record in fetched[tp]]
             if records:
                 if self.transactional is not None and not self.in_transaction:
@@ -318,6 +325,24 @@ class _Attempt:
                 await self._commit()
                 last_commit = time.monotonic()
         await self._commit()
+
+    def _drop_records_before_start(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+        for tp, known in list(self.latest_floor.items()):
+            floor = known
+            if floor is None:
+                highwater = self.consumer.highwater(tp)
+                if highwater is None:
+                    continue
+                floor = self.latest_floor[tp] = int(highwater)
+            batch = fetched.get(tp)
+            if batch:
+                kept = [record for record in batch if record.offset >= floor]
+                dropped = len(batch) - len(kept)
+                if dropped:
+                    self.positions[tp] = max(self.positions[tp], batch[dropped - 1].offset + 1)
+                fetched[tp] = kept
+            if self.positions[tp] >= floor or (batch and batch[-1].offset >= floor):
+                del self.latest_floor[tp]
 
     async def _process(self, records: Sequence[Any]) -> None:
         reader = self.reader
