@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from sqlglot import exp
 
@@ -36,6 +37,7 @@ from pipelines.options import PipelineSettings, pipeline_settings
 from sources.kafka_source import METADATA_COLUMNS, source_columns
 
 ROUTING_OPTIONS = ("key_field", "topic_field", "partition_field")
+METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +58,7 @@ class PipelinePlan:
     settings: PipelineSettings
     transactional_sink: str | None  # the sink whose transactions make the pipeline exactly-once
     body: str
+    metadata_used: frozenset[str] = frozenset(METADATA_NAMES)  # _kafka_* columns the SELECTs read
 
     @property
     def connections(self) -> tuple[str, ...]:
@@ -91,6 +94,19 @@ def _tables_read(query: exp.Expression) -> list[str]:
         if name and name.lower() not in ctes and name not in names:
             names.append(name)
     return names
+
+
+def _metadata_used(queries: Sequence[exp.Expression]) -> frozenset[str]:
+    """The metadata columns the SELECTs read (all of them for a qualified ``source.*``, which
+    keeps them; a bare ``*`` leaves them out)."""
+    used: set[str] = set()
+    for query in queries:
+        for column in query.find_all(exp.Column):
+            if isinstance(column.this, exp.Star):
+                return frozenset(METADATA_NAMES)
+            if column.name in METADATA_NAMES:
+                used.add(column.name)
+    return frozenset(used)
 
 
 def _check_stateless(query: exp.Expression) -> None:
@@ -233,6 +249,7 @@ async def plan_pipeline(
         settings=settings,
         transactional_sink=transactional[0] if transactional else None,
         body=statement.body,
+        metadata_used=_metadata_used([planned.query for planned in statement.inserts]),
     )
 
 

@@ -225,7 +225,11 @@ class _Attempt:
         assert self.transform.schema is not None
         schema = self.transform.schema
         self.bulk = ArrowJsonDecoder.for_source(
-            reader.payload, reader.format, fail_on_missing=reader.fail_on_missing, schema=schema
+            reader.payload,
+            reader.format,
+            fail_on_missing=reader.fail_on_missing,
+            schema=schema,
+            metadata_used=self.plan.metadata_used,
         )
         for output in plan.outputs:
             sink = await self.runner.sinks.sink_for(output.sink)

@@ -26,7 +26,7 @@ value by value in ``tests/unit/test_arrow_json.py`` against the per-record decod
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Final
 
 import orjson
@@ -36,19 +36,26 @@ import pyarrow.json as pa_json
 
 from gateway.protocol import types as pg
 from sources.decode import PayloadColumn
+from sources.kafka_source import METADATA_COLUMNS
 
 FAST_OIDS: Final = frozenset(
     {pg.INT2, pg.INT4, pg.INT8, pg.FLOAT4, pg.FLOAT8, pg.BOOL, pg.TEXT, pg.VARCHAR, pg.TIMESTAMPTZ}
 )
 _SUSPECT: Final = (b"NaN", b"Infinity", b"\\u0000")
 _TIMESTAMP_MS: Final = pa.timestamp("ms")
+METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
+_ATTRIBUTES: Final = {"_kafka_key": "key", "_kafka_partition": "partition", "_kafka_offset": "offset"}
 
 
 class ArrowJsonDecoder:
     """Decodes record values of a JSON source into the payload columns of an Arrow table."""
 
-    def __init__(self, payload: Sequence[PayloadColumn], schema: pa.Schema) -> None:
-        """``schema``: the Arrow schema of the whole source table (payload, then metadata)."""
+    def __init__(
+        self, payload: Sequence[PayloadColumn], schema: pa.Schema, metadata_used: Collection[str]
+    ) -> None:
+        """``schema``: the Arrow schema of the whole source table (payload, then metadata);
+        ``metadata_used``: the metadata columns the queries read (the others are left NULL)."""
+        self.metadata_used = frozenset(metadata_used)
         self.names = [column.name for column in payload]
         self.exact = frozenset(self.names)
         self.lowered = frozenset(name.lower() for name in self.names)
@@ -61,7 +68,13 @@ class ArrowJsonDecoder:
 
     @classmethod
     def for_source(
-        cls, payload: Sequence[PayloadColumn], fmt: str, *, fail_on_missing: bool, schema: pa.Schema
+        cls,
+        payload: Sequence[PayloadColumn],
+        fmt: str,
+        *,
+        fail_on_missing: bool,
+        schema: pa.Schema,
+        metadata_used: Collection[str] = METADATA_NAMES,
     ) -> ArrowJsonDecoder | None:
         """A decoder for this source, or None when its columns need the per-record decoder."""
         if fmt != "json" or fail_on_missing or not payload:
@@ -71,7 +84,7 @@ class ArrowJsonDecoder:
                 return None
             if column.oid == pg.TIMESTAMPTZ and column.precision is not None:
                 return None
-        return cls(payload, schema)
+        return cls(payload, schema, metadata_used)
 
     def decode(self, records: Sequence[Any]) -> pa.Table | None:
         """The source table's rows for these records, or None: decode them one by one instead."""
@@ -114,16 +127,24 @@ class ArrowJsonDecoder:
         return False
 
     def _metadata(self, records: Sequence[Any]) -> list[pa.Array]:
-        schema = self.schema
+        """The metadata columns: built from the records where a query reads them, else NULL."""
         base = len(self.names)
-        timestamps = pa.array([record.timestamp for record in records], pa.int64())
-        timestamps = pc.if_else(pc.less(timestamps, 0), pa.scalar(None, pa.int64()), timestamps)
-        headers = [record.headers for record in records]
-        maps = [list(dict(h).items()) if h else [] for h in headers] if any(headers) else [[]] * len(headers)
-        return [
-            pa.array([record.key for record in records], schema.field(base).type),
-            pa.array([record.partition for record in records], schema.field(base + 1).type),
-            pa.array([record.offset for record in records], schema.field(base + 2).type),
-            timestamps.cast(_TIMESTAMP_MS).cast(schema.field(base + 3).type),
-            pa.array(maps, schema.field(base + 4).type),
-        ]
+        columns = []
+        for position, name in enumerate(METADATA_NAMES):
+            kind = self.schema.field(base + position).type
+            if name not in self.metadata_used:
+                columns.append(pa.nulls(len(records), kind))
+            elif name == "_kafka_timestamp":
+                stamps = pa.array([record.timestamp for record in records], pa.int64())
+                stamps = pc.if_else(pc.less(stamps, 0), pa.scalar(None, pa.int64()), stamps)
+                columns.append(stamps.cast(_TIMESTAMP_MS).cast(kind))
+            elif name == "_kafka_headers":
+                headers = [record.headers for record in records]
+                if any(headers):  # a repeated header name: the last value wins, as per record
+                    columns.append(pa.array([list(dict(h).items()) if h else [] for h in headers], kind))
+                else:
+                    columns.append(pa.array([[]] * len(headers), kind))
+            else:
+                attribute = _ATTRIBUTES[name]
+                columns.append(pa.array([getattr(record, attribute) for record in records], kind))
+        return columns

@@ -200,3 +200,16 @@ def test_sources_with_other_types_keep_the_per_record_decoder(
         )
         is None
     )
+
+
+def test_metadata_columns_no_query_reads_are_left_null() -> None:
+    reader = _reader()
+    decoder = ArrowJsonDecoder.for_source(
+        reader.payload, "json", fail_on_missing=False, schema=_schema(reader), metadata_used={"_kafka_offset"}
+    )
+    assert decoder is not None
+    table = decoder.decode([_record(b'{"id": 1}', 41), _record(b'{"id": 2}', 42)])
+    assert table is not None
+    assert table.column("_kafka_offset").to_pylist() == [41, 42]
+    for unused in ("_kafka_key", "_kafka_partition", "_kafka_timestamp", "_kafka_headers"):
+        assert table.column(unused).null_count == 2
