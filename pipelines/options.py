@@ -11,8 +11,10 @@ Every option has a default, so ``WITH (...)`` is optional:
   retried before the pipeline is left ``failed``; a failure that cannot pass (a record that does not
   decode under ``error_policy = 'fail'``) fails it at once.
 * ``retry_backoff_ms`` (500 ms): the first wait before a retry; it doubles per attempt, to 30 s.
-* ``group_id`` (``laminar-pipeline-<name>``): the consumer group whose committed offsets say where
-  the pipeline resumes. Two pipelines never share one by default, even on the same source.
+* ``group_id``: the consumer group whose committed offsets say where the pipeline resumes.
+  ``CREATE PIPELINE`` records ``laminar-pipeline-<name>-<creation ms>`` when none is given, so two
+  pipelines never share one by default (even on the same source), a pipeline keeps its group
+  across restarts, and a new pipeline of a dropped one's name starts afresh.
 """
 
 from __future__ import annotations
@@ -71,7 +73,7 @@ PIPELINE_OPTIONS = OptionSchema(
             name="group_id",
             kind="string",
             description="Consumer group of the pipeline's committed offsets "
-            "(default laminar-pipeline-<name>).",
+            "(default laminar-pipeline-<name>-<creation ms>).",
         ),
     ],
     label="pipeline",

@@ -62,12 +62,12 @@ class PipelinePlan:
 
     @property
     def connections(self) -> tuple[str, ...]:
-        """Every connection the pipeline reads or writes (the catalog's dependency links)."""
-        names = [self.source.name]
-        for output in self.outputs:
-            if output.sink.name not in names:
-                names.append(output.sink.name)
-        return tuple(names)
+        """Every connection the pipeline reads or writes, dead-letter sinks included (the
+        catalog's dependency links: none of them can be dropped under the pipeline)."""
+        records = (self.source, *(output.sink for output in self.outputs))
+        names = [record.name for record in records]
+        names += [record.options_dict.get("dlq_connection") or "" for record in records]
+        return tuple(dict.fromkeys(name for name in names if name))
 
 
 def pipeline_engine() -> QueryEngine:

@@ -178,6 +178,14 @@ class PipelineRunner:
         self.status.state = "stopped"
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Failure:
+    """A record that stops the pipeline: its index in the micro-batch and the error."""
+
+    at: int
+    error: errors.DataException
+
+
 class _Attempt:
     """One attempt of a pipeline, from connecting to the end of its loop."""
 
@@ -256,7 +264,7 @@ class _Attempt:
         if not partitions:
             raise errors.UndefinedObject(
                 f'Kafka topic "{reader.topic}" of source "{plan.source.name}" does not exist',
-                hint="Create the topic; the pipeline retries meanwhile.",
+                hint="Create the topic, or point the source at another one with ALTER CONNECTION.",
             )
         assigned = [TopicPartition(reader.topic, p) for p in sorted(partitions)]
         self.consumer.assign(assigned)
@@ -318,7 +326,14 @@ class _Attempt:
                     await self.transactional.begin_transaction()
                     self.in_transaction = True
                     transaction_started = time.monotonic()
-                await self._process(records)
+                failure = await self._process(records)
+                if failure is not None:
+                    # error_policy 'fail': what came before the bad record is delivered and
+                    # committed, so the pipeline stops exactly at it.
+                    for record in records[: failure.at]:
+                        self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    await self._commit()
+                    raise failure.error
                 for tp, batch in fetched.items():
                     if batch:
                         self.positions[tp] = batch[-1].offset + 1
@@ -348,27 +363,36 @@ class _Attempt:
             if self.positions[tp] >= floor or (batch and batch[-1].offset >= floor):
                 del self.latest_floor[tp]
 
-    async def _process(self, records: Sequence[Any]) -> None:
+    async def _process(self, records: Sequence[Any]) -> _Failure | None:
+        """Decode, transform and write records; under error_policy 'fail' an undecodable record
+        ends the batch: the records before it are written and the failure is returned."""
         reader = self.reader
         assert reader is not None
         status = self.status
-        status.rows_in += len(records)
         table = None if self.bulk is None else self.bulk.decode(records)
+        failure = None
         if table is None:
             rejected = SourceBatch([], [], {})
             rows = []
             row_of = reader.row_of
-            for record in records:
+            for index, record in enumerate(records):
                 try:
                     rows.append(row_of(record))
                 except errors.DataException as exc:
-                    reader.reject(record, exc, rejected)  # raises under error_policy 'fail'
+                    try:
+                        reader.reject(record, exc, rejected)
+                    except errors.DataException as fatal:
+                        failure = _Failure(index, fatal)
+                        break
+            status.rows_in += len(records) if failure is None else failure.at + 1  # the bad one was read
             status.rows_dropped += rejected.skipped
             if rejected.dead_letters:
                 await self._dead_letter(rejected.dead_letters)
             if not rows:
-                return
+                return failure
             table = self.transform.to_arrow(rows)
+        else:
+            status.rows_in += len(records)
         outputs = await self.transform.run(table)
         joined = self.in_transaction
         for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=True):
@@ -379,6 +403,7 @@ class _Attempt:
             status.rows_out += result.written
             status.rows_dropped += result.skipped
             status.rows_dead_lettered += result.dead_lettered
+        return failure
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         if self.dead_letters is None:
