@@ -151,7 +151,7 @@ _DECODERS = {"base64": "from_base64", "hex": "unhex", "utf8": "decode", "utf-8":
 
 def _encode_decode(tree: exp.Expression) -> exp.Expression:
     """Rewrite encode()/decode() with a format argument to the DuckDB function for it."""
-    for node in list(tree.find_all(exp.Encode, exp.Decode)):
+    for node in reversed(list(tree.find_all(exp.Encode, exp.Decode))):  # innermost first
         charset = node.args.get("charset")
         if not isinstance(charset, exp.Literal):
             continue

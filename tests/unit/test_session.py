@@ -502,3 +502,12 @@ async def test_deallocate_known_name_and_all(session: Session) -> None:
     assert list(session.statements) == ["other"]
     assert (await run(session, "DEALLOCATE ALL")).tag == "DEALLOCATE ALL"
     assert session.statements == {}
+
+
+async def test_nested_encode_and_decode_are_rewritten_innermost_first(session: Session) -> None:
+    """As in PostgreSQL 16: SELECT encode(decode(repeat('ab', 3), 'hex'), 'base64'), ... gives
+    q6ur and \\x61."""
+    outcome = await run(
+        session, "SELECT encode(decode(repeat('ab', 3), 'hex'), 'base64'), decode(encode('a', 'hex'), 'hex')"
+    )
+    assert outcome.rows == [("q6ur", b"a")]
