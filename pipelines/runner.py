@@ -47,6 +47,7 @@ from aiokafka import errors as kafka_errors
 from catalog.model import PipelineRecord
 from catalog.service import Catalog
 from gateway import errors, source_tables
+from gateway.query.results import Row
 from gateway.sql import statements as st
 from gateway.sql.dialect import parse
 from pipelines.options import MAX_BACKOFF_MS, pipeline_settings
@@ -186,6 +187,14 @@ class _Failure:
     error: errors.DataException
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A transformed micro-batch: the rows of each output, and the record that failed it, if any."""
+
+    outputs: list[list[Row]]
+    failure: _Failure | None
+
+
 class _Attempt:
     """One attempt of a pipeline, from connecting to the end of its loop."""
 
@@ -208,6 +217,8 @@ class _Attempt:
         self.latest_floor: dict[TopicPartition, int | None] = {}
         self.in_transaction = False
         self.progressed = False
+        self._in_flight: asyncio.Task[None] | None = None  # the previous micro-batch's writes
+        self._in_flight_positions: dict[TopicPartition, int] = {}
 
     async def run(self) -> None:
         try:
@@ -218,6 +229,10 @@ class _Attempt:
             self.status.error = None
             await self._loop()
         except BaseException:
+            if self._in_flight is not None:
+                self._in_flight.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._in_flight
             await self._abort()
             raise
         finally:
@@ -310,6 +325,9 @@ class _Attempt:
         return interval
 
     async def _loop(self) -> None:
+        """Micro-batches until stopped. One batch's writes are in flight while the next is read,
+        decoded and transformed (the broker acknowledges on its own time, DuckDB runs in a worker
+        thread); positions advance, and commits happen, only for acknowledged batches."""
         stopping = self.runner._stopping
         commit_every = self._commit_every_s()
         last_commit = time.monotonic()
@@ -323,27 +341,41 @@ class _Attempt:
             records = [record for tp in sorted(fetched, key=lambda t: t.partition) for record in fetched[tp]]
             if records:
                 if self.transactional is not None and not self.in_transaction:
+                    await self._land()
                     await self.transactional.begin_transaction()
                     self.in_transaction = True
                     transaction_started = time.monotonic()
-                failure = await self._process(records)
-                if failure is not None:
+                prepared = await self._prepare(records)
+                await self._land()
+                if prepared.failure is not None:
                     # error_policy 'fail': what came before the bad record is delivered and
                     # committed, so the pipeline stops exactly at it.
-                    for record in records[: failure.at]:
+                    await self._write(prepared.outputs)
+                    for record in records[: prepared.failure.at]:
                         self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
                     await self._commit()
-                    raise failure.error
-                for tp, batch in fetched.items():
-                    if batch:
-                        self.positions[tp] = batch[-1].offset + 1
+                    raise prepared.failure.error
+                reached = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
+                self._in_flight = asyncio.create_task(self._write(prepared.outputs))
+                self._in_flight_positions = reached
+            else:
+                await self._land()
             self._update_lag()
             now = time.monotonic()
             due = now - (transaction_started if self.in_transaction else last_commit) >= commit_every
             if due or (self.in_transaction and not records):
+                await self._land()
                 await self._commit()
                 last_commit = time.monotonic()
+        await self._land()
         await self._commit()
+
+    async def _land(self) -> None:
+        """Wait for the writes in flight; their records' positions then count as delivered."""
+        flight, self._in_flight = self._in_flight, None
+        if flight is not None:
+            await flight
+            self.positions.update(self._in_flight_positions)
 
     def _drop_records_before_start(self, fetched: dict[TopicPartition, list[Any]]) -> None:
         for tp, known in list(self.latest_floor.items()):
@@ -363,9 +395,9 @@ class _Attempt:
             if self.positions[tp] >= floor or (batch and batch[-1].offset >= floor):
                 del self.latest_floor[tp]
 
-    async def _process(self, records: Sequence[Any]) -> _Failure | None:
-        """Decode, transform and write records; under error_policy 'fail' an undecodable record
-        ends the batch: the records before it are written and the failure is returned."""
+    async def _prepare(self, records: Sequence[Any]) -> _Prepared:
+        """Decode and transform records; under error_policy 'fail' an undecodable record ends
+        the batch (the rows before it are kept and the failure returned)."""
         reader = self.reader
         assert reader is not None
         status = self.status
@@ -389,13 +421,17 @@ class _Attempt:
             if rejected.dead_letters:
                 await self._dead_letter(rejected.dead_letters)
             if not rows:
-                return failure
+                return _Prepared([], failure)
             table = self.transform.to_arrow(rows)
         else:
             status.rows_in += len(records)
-        outputs = await self.transform.run(table)
+        return _Prepared(await self.transform.run(table), failure)
+
+    async def _write(self, outputs: Sequence[Sequence[Sequence[object]]]) -> None:
+        """Each output's rows to its sink, acknowledged (in the open transaction, if any)."""
+        status = self.status
         joined = self.in_transaction
-        for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=True):
+        for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=False):
             if not produced:
                 continue
             columns = [SinkColumn(column.name, column.type_oid) for column in output.columns]
@@ -403,7 +439,6 @@ class _Attempt:
             status.rows_out += result.written
             status.rows_dropped += result.skipped
             status.rows_dead_lettered += result.dead_lettered
-        return failure
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         if self.dead_letters is None:
