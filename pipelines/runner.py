@@ -36,9 +36,10 @@ import asyncio
 import contextlib
 import dataclasses
 import datetime as dt
+import inspect
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -53,15 +54,17 @@ from gateway.sql.dialect import parse
 from pipelines.options import MAX_BACKOFF_MS, pipeline_settings
 from pipelines.planner import PipelinePlan, pipeline_engine, plan_pipeline
 from pipelines.transform import MicroBatchTransform
-from sinks.kafka_sink import KafkaSink, SinkColumn
+from sinks.kafka_sink import EncodedRows, KafkaSink, SinkColumn
 from sinks.producer import Record
 from sinks.registry import SinkRegistry
 from sources.arrow_json import ArrowJsonDecoder
+from sources.fetch import BatchFetcher, Fetched, SourceRecord
 from sources.kafka_source import DeadLetter, KafkaSourceReader, NoCommittedOffset, SourceBatch
 
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 30.0
+WRITES_AHEAD = 4  # encoded micro-batches waiting for the writer, beyond the ones it sends
 
 
 @dataclasses.dataclass(slots=True)
@@ -103,6 +106,29 @@ def describe(exc: BaseException) -> str:
         text = f"{exc.sqlstate}: {exc.message}"
         return f"{text} ({exc.detail})" if exc.detail else text
     return f"{type(exc).__name__}: {exc}"
+
+
+def merge_encoded(
+    writes: Iterable[Sequence[tuple[KafkaSink, EncodedRows]]],
+) -> list[tuple[KafkaSink, EncodedRows]]:
+    """Consecutive micro-batches' encoded rows as one per sink, each partition's records in order."""
+    merged: dict[int, tuple[KafkaSink, EncodedRows]] = {}
+    for encoded_by_sink in writes:
+        for sink, encoded in encoded_by_sink:
+            if id(sink) not in merged:
+                merged[id(sink)] = (sink, encoded)
+                continue
+            first = merged[id(sink)][1]
+            batches = {target: list(records) for target, records in first.batches.items()}
+            for target, records in encoded.batches.items():
+                batches.setdefault(target, []).extend(records)
+            merged[id(sink)] = (
+                sink,
+                EncodedRows(
+                    first.columns, batches, first.written + encoded.written, first.rejected + encoded.rejected
+                ),
+            )
+    return list(merged.values())
 
 
 def dead_letter_record(letter: DeadLetter, pipeline: str) -> Record:
@@ -185,6 +211,17 @@ class _Failure:
 
     at: int
     error: errors.DataException
+    before: Sequence[SourceRecord]  # the records of the micro-batch before it
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Write:
+    """A micro-batch handed to the writer: its encoded rows per sink, whether they join the open
+    transaction, and the positions that count as delivered once they are acknowledged."""
+
+    encoded: list[tuple[KafkaSink, EncodedRows]]
+    in_transaction: bool
+    positions: dict[TopicPartition, int]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -204,7 +241,8 @@ class _Attempt:
         self.transform = transform
         self.status = runner.status
         self.settings = plan.settings
-        self.consumer: Any = None
+        self.consumer: Any = None  # keeps the group's offsets; records come from the fetcher
+        self.fetcher: BatchFetcher | None = None
         self.reader: KafkaSourceReader | None = None
         self.bulk: ArrowJsonDecoder | None = None
         self.sinks: list[KafkaSink] = []
@@ -217,8 +255,11 @@ class _Attempt:
         self.latest_floor: dict[TopicPartition, int | None] = {}
         self.in_transaction = False
         self.progressed = False
-        self._in_flight: asyncio.Task[None] | None = None  # the previous micro-batch's writes
-        self._in_flight_positions: dict[TopicPartition, int] = {}
+        # Encoded micro-batches waiting for the writer task (a bounded accumulator, aiokafka-style):
+        # the loop prepares the next batches while the writer sends, and a crashed writer fails
+        # the loop's next hand-over instead of leaving it waiting.
+        self._writes: asyncio.Queue[_Write] = asyncio.Queue(maxsize=WRITES_AHEAD)
+        self._writer: asyncio.Task[None] | None = None
 
     async def run(self) -> None:
         try:
@@ -229,13 +270,14 @@ class _Attempt:
             self.status.error = None
             await self._loop()
         except BaseException:
-            if self._in_flight is not None:
-                self._in_flight.cancel()
-                with contextlib.suppress(BaseException):
-                    await self._in_flight
+            await self._stop_writer()
             await self._abort()
             raise
         finally:
+            await self._stop_writer()
+            if self.fetcher is not None:
+                with contextlib.suppress(Exception):
+                    await self.fetcher.stop()
             if self.consumer is not None:
                 with contextlib.suppress(Exception):
                     await self.consumer.stop()
@@ -313,8 +355,30 @@ class _Attempt:
                 self.positions[tp] = int(placed[tp])
                 if reader.start_offset == "latest":
                     self.latest_floor[tp] = None
-        for tp in assigned:
-            consumer.seek(tp, self.positions[tp])
+        # The consumer only keeps the group's offsets (committed, commit, log start/end): the
+        # records come from the batch fetcher, so the consumer fetches nothing itself.
+        consumer.pause(*assigned)
+        self.fetcher = BatchFetcher(
+            bootstrap_servers=reader.bootstrap_servers,
+            client_id=f"laminar-pipeline-{self.plan.name}",
+            topic=reader.topic,
+            isolation_level=reader.isolation_level,
+            max_wait_ms=self.settings.batch_ms,
+            security=reader.security,
+            on_out_of_range=self._log_start,
+        )
+        await self.fetcher.start()
+        await self.fetcher.seek({tp.partition: offset for tp, offset in self.positions.items()})
+
+    async def _log_start(self, partition: int) -> int:
+        """Where a partition whose position fell off the log start goes on: the log start."""
+        assert self.reader is not None
+        tp = TopicPartition(self.reader.topic, partition)
+        start = int((await self.consumer.beginning_offsets([tp]))[tp])
+        log.warning(
+            "pipeline %s: partition %d goes on at the log start, %d", self.plan.name, partition, start
+        )
+        return start
 
     # -- the loop ----------------------------------------------------------------------------------
     def _commit_every_s(self) -> float:
@@ -325,120 +389,170 @@ class _Attempt:
         return interval
 
     async def _loop(self) -> None:
-        """Micro-batches until stopped. One batch's writes are in flight while the next is read,
-        decoded and transformed (the broker acknowledges on its own time, DuckDB runs in a worker
-        thread); positions advance, and commits happen, only for acknowledged batches."""
+        """Micro-batches until stopped. Up to :data:`WRITES_AHEAD` encoded batches wait for the
+        writer while the next is read, decoded (DuckDB in a worker thread) and encoded; positions
+        advance, and commits happen, only for batches whose writes were acknowledged."""
+        assert self.fetcher is not None
+        topic = self.fetcher.topic
+        self._writer = asyncio.create_task(self._write_loop(), name=f"pipeline {self.plan.name} writer")
         stopping = self.runner._stopping
         commit_every = self._commit_every_s()
         last_commit = time.monotonic()
         transaction_started = 0.0
         while not stopping.is_set():
-            fetched = await self.consumer.getmany(
-                timeout_ms=self.settings.batch_ms, max_records=self.settings.batch_rows
-            )
+            fetched = await self.fetcher.fetch(self.settings.batch_rows)
             if self.latest_floor:
                 self._drop_records_before_start(fetched)
-            records = [record for tp in sorted(fetched, key=lambda t: t.partition) for record in fetched[tp]]
+            records = len(fetched)
+            # Control records and aborted batches move positions too, with or without records.
+            reached = {TopicPartition(topic, chunk.partition): chunk.next_offset for chunk in fetched}
             if records:
                 if self.transactional is not None and not self.in_transaction:
-                    await self._land()
                     await self.transactional.begin_transaction()
                     self.in_transaction = True
                     transaction_started = time.monotonic()
-                prepared = await self._prepare(records)
-                await self._land()
+                prepared = await self._prepare(fetched)
+                encoded = await self._encode(prepared.outputs)
                 if prepared.failure is not None:
                     # error_policy 'fail': what came before the bad record is delivered and
                     # committed, so the pipeline stops exactly at it.
-                    await self._write(prepared.outputs)
-                    for record in records[: prepared.failure.at]:
-                        self.positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
+                    before = {
+                        TopicPartition(topic, r.partition): r.offset + 1 for r in prepared.failure.before
+                    }
+                    await self._hand_over(_Write(encoded, self.in_transaction, before))
+                    await self._drain()
                     await self._commit()
                     raise prepared.failure.error
-                reached = {tp: batch[-1].offset + 1 for tp, batch in fetched.items() if batch}
-                self._in_flight = asyncio.create_task(self._write(prepared.outputs))
-                self._in_flight_positions = reached
-            else:
-                await self._land()
+                await self._hand_over(_Write(encoded, self.in_transaction, reached))
+            elif reached:
+                await self._hand_over(_Write([], self.in_transaction, reached))
             self._update_lag()
             now = time.monotonic()
             due = now - (transaction_started if self.in_transaction else last_commit) >= commit_every
             if due or (self.in_transaction and not records):
-                await self._land()
+                await self._drain()
                 await self._commit()
                 last_commit = time.monotonic()
-        await self._land()
+        await self._drain()
         await self._commit()
 
-    async def _land(self) -> None:
-        """Wait for the writes in flight; their records' positions then count as delivered."""
-        flight, self._in_flight = self._in_flight, None
-        if flight is not None:
-            await flight
-            self.positions.update(self._in_flight_positions)
+    # -- the writer --------------------------------------------------------------------------------
+    async def _encode(self, outputs: Sequence[Sequence[Row]]) -> list[tuple[KafkaSink, EncodedRows]]:
+        encoded = []
+        for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=False):
+            if produced:
+                columns = [SinkColumn(column.name, column.type_oid) for column in output.columns]
+                encoded.append((sink, await sink.encode(columns, produced)))
+        return encoded
 
-    def _drop_records_before_start(self, fetched: dict[TopicPartition, list[Any]]) -> None:
+    async def _write_loop(self) -> None:
+        """The writer task: sends the handed-over micro-batches in order and waits for the acks;
+        then their positions count as delivered. Micro-batches that queued up while it was
+        sending go out as one send: a sink's send ends with every batch acknowledged, so fewer,
+        larger sends leave the producer idle less often."""
+        status = self.status
+        while True:
+            writes = [await self._writes.get()]
+            while not self._writes.empty():
+                writes.append(self._writes.get_nowait())
+            in_transaction = writes[0].in_transaction
+            assert all(w.in_transaction == in_transaction for w in writes), "a commit drains first"
+            for sink, encoded in merge_encoded(w.encoded for w in writes):
+                joined = in_transaction and sink is self.transactional
+                result = await sink.send(encoded, in_transaction=joined)
+                status.rows_out += result.written
+                status.rows_dropped += result.skipped
+                status.rows_dead_lettered += result.dead_lettered
+            for write in writes:
+                for tp, offset in write.positions.items():
+                    self.positions[tp] = max(self.positions.get(tp, offset), offset)
+                self._writes.task_done()
+
+    async def _until_writer(self, waiting: Awaitable[Any]) -> None:
+        """Await ``waiting`` unless the writer ends first: then raise what ended it."""
+        writer = self._writer
+        assert writer is not None
+        if writer.done():
+            if inspect.iscoroutine(waiting):
+                waiting.close()
+            writer.result()
+            raise errors.InternalError(f"the writer of pipeline {self.plan.name} ended")
+        task = asyncio.ensure_future(waiting)
+        done, _ = await asyncio.wait({task, writer}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        writer.result()  # raises the writer's error
+        raise errors.InternalError(f"the writer of pipeline {self.plan.name} ended")
+
+    async def _hand_over(self, write: _Write) -> None:
+        await self._until_writer(self._writes.put(write))
+
+    async def _drain(self) -> None:
+        """Wait until every handed-over micro-batch is acknowledged."""
+        await self._until_writer(self._writes.join())
+
+    async def _stop_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None and not writer.done():
+            writer.cancel()
+            with contextlib.suppress(BaseException):
+                await writer
+
+    def _drop_records_before_start(self, fetched: Fetched) -> None:
+        assert self.fetcher is not None
         for tp, known in list(self.latest_floor.items()):
             floor = known
             if floor is None:
-                highwater = self.consumer.highwater(tp)
+                highwater = self.fetcher.highwater.get(tp.partition)
                 if highwater is None:
                     continue
-                floor = self.latest_floor[tp] = int(highwater)
-            batch = fetched.get(tp)
-            if batch:
-                kept = [record for record in batch if record.offset >= floor]
-                dropped = len(batch) - len(kept)
-                if dropped:
-                    self.positions[tp] = max(self.positions[tp], batch[dropped - 1].offset + 1)
-                fetched[tp] = kept
-            if self.positions[tp] >= floor or (batch and batch[-1].offset >= floor):
+                floor = self.latest_floor[tp] = highwater
+            reached = self.positions[tp]
+            for chunk in fetched:
+                if chunk.partition == tp.partition and chunk.records:
+                    reached = max(reached, chunk.records[-1].offset + 1)
+                    chunk.records = [record for record in chunk.records if record.offset >= floor]
+            if reached >= floor:
                 del self.latest_floor[tp]
 
-    async def _prepare(self, records: Sequence[Any]) -> _Prepared:
-        """Decode and transform records; under error_policy 'fail' an undecodable record ends
-        the batch (the rows before it are kept and the failure returned)."""
+    async def _prepare(self, fetched: Fetched) -> _Prepared:
+        """Decode and transform records: in bulk when the batch allows it (in the worker thread,
+        with DuckDB), else record by record, where under error_policy 'fail' an undecodable
+        record ends the batch (the rows before it are kept and the failure returned)."""
+        bulk = self.bulk
+        if bulk is not None:
+            outputs = await self.transform.run_decoded(lambda: bulk.decode(fetched))
+            if outputs is not None:
+                self.status.rows_in += len(fetched)
+                return _Prepared(outputs, None)
         reader = self.reader
         assert reader is not None
         status = self.status
-        table = None if self.bulk is None else self.bulk.decode(records)
+        records = fetched.records()
+        rejected = SourceBatch([], [], {})
+        rows = []
         failure = None
-        if table is None:
-            rejected = SourceBatch([], [], {})
-            rows = []
-            row_of = reader.row_of
-            for index, record in enumerate(records):
+        row_of = reader.row_of
+        for index, record in enumerate(records):
+            try:
+                rows.append(row_of(record))
+            except errors.DataException as exc:
                 try:
-                    rows.append(row_of(record))
-                except errors.DataException as exc:
-                    try:
-                        reader.reject(record, exc, rejected)
-                    except errors.DataException as fatal:
-                        failure = _Failure(index, fatal)
-                        break
-            status.rows_in += len(records) if failure is None else failure.at + 1  # the bad one was read
-            status.rows_dropped += rejected.skipped
-            if rejected.dead_letters:
-                await self._dead_letter(rejected.dead_letters)
-            if not rows:
-                return _Prepared([], failure)
-            table = self.transform.to_arrow(rows)
-        else:
-            status.rows_in += len(records)
-        return _Prepared(await self.transform.run(table), failure)
-
-    async def _write(self, outputs: Sequence[Sequence[Sequence[object]]]) -> None:
-        """Each output's rows to its sink, acknowledged (in the open transaction, if any)."""
-        status = self.status
-        joined = self.in_transaction
-        for output, sink, produced in zip(self.plan.outputs, self.sinks, outputs, strict=False):
-            if not produced:
-                continue
-            columns = [SinkColumn(column.name, column.type_oid) for column in output.columns]
-            result = await sink.write(columns, produced, in_transaction=joined and sink is self.transactional)
-            status.rows_out += result.written
-            status.rows_dropped += result.skipped
-            status.rows_dead_lettered += result.dead_lettered
+                    reader.reject(record, exc, rejected)
+                except errors.DataException as fatal:
+                    failure = _Failure(index, fatal, records[:index])
+                    break
+        status.rows_in += len(records) if failure is None else failure.at + 1  # the bad one was read
+        status.rows_dropped += rejected.skipped
+        if rejected.dead_letters:
+            await self._dead_letter(rejected.dead_letters)
+        if not rows:
+            return _Prepared([], failure)
+        return _Prepared(await self.transform.run(self.transform.to_arrow(rows)), failure)
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         if self.dead_letters is None:
@@ -470,8 +584,9 @@ class _Attempt:
 
     def _update_lag(self) -> None:
         lag = 0
+        assert self.fetcher is not None
         for tp, position in self.positions.items():
-            end = self.consumer.highwater(tp)
+            end = self.fetcher.highwater.get(tp.partition)
             if end is None:
                 return
             lag += max(int(end) - position, 0)

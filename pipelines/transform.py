@@ -10,7 +10,7 @@ client session on it) keeps running while DuckDB works.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import duckdb
@@ -76,17 +76,27 @@ class MicroBatchTransform:
 
     async def run(self, table: pa.Table) -> list[list[Row]]:
         """The rows each output of the plan produces from a batch of the source table
-        (:meth:`to_arrow` of decoded rows, or an Arrow table decoded in bulk)."""
+        (:meth:`to_arrow` of rows decoded one by one)."""
+        result = await self.run_decoded(lambda: table)
+        assert result is not None
+        return result
+
+    async def run_decoded(self, decode: Callable[[], pa.Table | None]) -> list[list[Row]] | None:
+        """Like :meth:`run`, for a batch that ``decode`` turns into the source table in the same
+        worker-thread hop (pyarrow's JSON reader leaves the event loop free); None if it declines."""
         sqls = self._sql
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> list[list[Row]]:
+        def work(cursor: duckdb.DuckDBPyConnection) -> list[list[Row]] | None:
+            table = decode()
+            if table is None:
+                return None
             cursor.register(BATCH_TABLE, table)
             try:
                 return [cursor.execute(sql).fetchall() for sql in sqls]
             finally:
                 cursor.unregister(BATCH_TABLE)
 
-        result: list[list[Any]] = await self.engine.run_work(work)
+        result: list[list[Any]] | None = await self.engine.run_work(work)
         return result
 
     def close(self) -> None:

@@ -33,6 +33,7 @@ from sinks.producer import ProducerStatus, Record, SinkProducer
 from sinks.producer import RequestLog as ProducerRequestLog
 
 HEADERS_COLUMN = "_kafka_headers"
+ENCODE_SLICE = 512  # rows encoded between two turns of the event loop
 KEY_COLUMN = "_kafka_key"
 
 
@@ -47,6 +48,16 @@ class WriteResult:
     written: int
     skipped: int = 0
     dead_lettered: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedRows:
+    """Rows turned into records (:meth:`KafkaSink.encode`), not sent yet."""
+
+    columns: Sequence[SinkColumn]
+    batches: dict[tuple[str, int], list[Record]]
+    written: int  # records in ``batches``
+    rejected: list[tuple[int, Sequence[object], str]]  # (row number, row, why) for the error policy
 
 
 class RecordError(errors.DataException):
@@ -255,8 +266,21 @@ class KafkaSink:
     ) -> WriteResult:
         """Send rows as records; returns once the broker acknowledged them (per ``acks``).
         ``in_transaction``: the rows join the transaction opened by :meth:`begin_transaction`."""
+        return await self.send(await self.encode(columns, rows), in_transaction=in_transaction)
+
+    async def send(self, encoded: EncodedRows, *, in_transaction: bool = False) -> WriteResult:
+        """Send what :meth:`encode` made of some rows (the second half of :meth:`write`); a
+        pipeline encodes a micro-batch while the previous one is still being sent."""
         await self.start()
-        joined = in_transaction and self._transactional
+        skipped, dead = await self._handle_rejected(encoded.rejected, encoded.columns)
+        if encoded.batches:
+            await self._send(encoded.batches, joined=in_transaction and self._transactional)
+        return WriteResult(encoded.written, skipped, dead)
+
+    async def encode(self, columns: Sequence[SinkColumn], rows: Sequence[Sequence[object]]) -> EncodedRows:
+        """Rows as records grouped by topic-partition, ready to send; rows that cannot become a
+        record are set aside for the error policy, applied when they are sent."""
+        await self.start()
         routing = self._routing(columns)
         encoder = self._value_encoder(columns, routing)
         key_of = self._key_of(columns, routing)
@@ -265,8 +289,7 @@ class KafkaSink:
         if default_topic and not routing.keys() & {"topic", "partition", "headers"}:
             fast = await self._plain_batches(encoder, key_of, rows, default_topic, timestamp_ms)
             if fast is not None:
-                await self._send(fast, joined=joined)
-                return WriteResult(len(rows))
+                return EncodedRows(columns, fast, len(rows), [])
         encode_value = encoder.encode
         batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
         partitions: dict[str, int] = {}
@@ -299,11 +322,8 @@ class KafkaSink:
                 rejected.append((number, row, message))
                 continue
             batches[(topic, partition)].append(record)
-        skipped, dead = await self._handle_rejected(rejected, columns)
         written = sum(len(records) for records in batches.values())
-        if batches:
-            await self._send(batches, joined=joined)
-        return WriteResult(written, skipped, dead)
+        return EncodedRows(columns, batches, written, rejected)
 
     async def _plain_batches(
         self,
@@ -313,18 +333,26 @@ class KafkaSink:
         topic: str,
         timestamp_ms: int,
     ) -> dict[tuple[str, int], list[Record]] | None:
-        """The common case (one topic, no routing columns): encode the whole chunk at once.
-        None when some row cannot be encoded; the row-by-row path then applies the error policy."""
-        try:
-            values = encoder.encode_many(rows)
-            keys = [key_of(row) for row in rows]
-        except (errors.LaminarError, ValueError, TypeError):
-            return None
+        """The common case (one topic, no routing columns): encode the rows a slice at a time.
+        None when some row cannot be encoded; the row-by-row path then applies the error policy.
+
+        Between slices the event loop gets its turn, so acknowledgements of what is being sent
+        meanwhile (a pipeline's previous micro-batch) are handled promptly: the producer sends one
+        request per broker at a time, and each waits for the loop to see the previous answer."""
         count = await self._producer.partitions_for(topic)
         partitioner = self._partitioners[topic]
         batches: dict[tuple[str, int], list[Record]] = defaultdict(list)
-        for key, value in zip(keys, values, strict=True):
-            batches[(topic, partitioner(key, count))].append(Record(key, value, (), timestamp_ms))
+        for start in range(0, len(rows), ENCODE_SLICE):
+            if start:
+                await asyncio.sleep(0)
+            chunk = rows[start : start + ENCODE_SLICE]
+            try:
+                values = encoder.encode_many(chunk)
+                keys = [key_of(row) for row in chunk]
+            except (errors.LaminarError, ValueError, TypeError):
+                return None
+            for key, value in zip(keys, values, strict=True):
+                batches[(topic, partitioner(key, count))].append(Record(key, value, (), timestamp_ms))
         return batches
 
     async def _send(self, batches: dict[tuple[str, int], list[Record]], *, joined: bool = False) -> None:

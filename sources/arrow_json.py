@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Collection, Sequence
-from typing import Any, Final
+from typing import Final, cast
 
 import orjson
 import pyarrow as pa
@@ -36,6 +36,7 @@ import pyarrow.json as pa_json
 
 from gateway.protocol import types as pg
 from sources.decode import PayloadColumn
+from sources.fetch import Fetched
 from sources.kafka_source import METADATA_COLUMNS
 
 FAST_OIDS: Final = frozenset(
@@ -44,7 +45,7 @@ FAST_OIDS: Final = frozenset(
 _SUSPECT: Final = (b"NaN", b"Infinity", b"\\u0000")
 _TIMESTAMP_MS: Final = pa.timestamp("ms")
 METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
-_ATTRIBUTES: Final = {"_kafka_key": "key", "_kafka_partition": "partition", "_kafka_offset": "offset"}
+_ATTRIBUTES: Final = {"_kafka_key": "key", "_kafka_offset": "offset"}
 
 
 class ArrowJsonDecoder:
@@ -86,11 +87,12 @@ class ArrowJsonDecoder:
                 return None
         return cls(payload, schema, metadata_used)
 
-    def decode(self, records: Sequence[Any]) -> pa.Table | None:
+    def decode(self, records: Fetched) -> pa.Table | None:
         """The source table's rows for these records, or None: decode them one by one instead."""
-        values = [record.value for record in records]
-        if not values or None in values:
+        read = records.values()
+        if not read or None in read:
             return None
+        values = cast(list[bytes], read)
         joined = b"\n".join(values)
         if any(suspect in joined for suspect in _SUSPECT):
             return None
@@ -126,7 +128,7 @@ class ArrowJsonDecoder:
                 return True  # "userId" fills column userid in the per-record decoder
         return False
 
-    def _metadata(self, records: Sequence[Any]) -> list[pa.Array]:
+    def _metadata(self, records: Fetched) -> list[pa.Array]:
         """The metadata columns: built from the records where a query reads them, else NULL."""
         base = len(self.names)
         columns = []
@@ -135,16 +137,17 @@ class ArrowJsonDecoder:
             if name not in self.metadata_used:
                 columns.append(pa.nulls(len(records), kind))
             elif name == "_kafka_timestamp":
-                stamps = pa.array([record.timestamp for record in records], pa.int64())
+                stamps = pa.array(records.column("timestamp"), pa.int64())
                 stamps = pc.if_else(pc.less(stamps, 0), pa.scalar(None, pa.int64()), stamps)
                 columns.append(stamps.cast(_TIMESTAMP_MS).cast(kind))
             elif name == "_kafka_headers":
-                headers = [record.headers for record in records]
+                headers = records.column("headers")
                 if any(headers):  # a repeated header name: the last value wins, as per record
                     columns.append(pa.array([list(dict(h).items()) if h else [] for h in headers], kind))
                 else:
                     columns.append(pa.array([[]] * len(headers), kind))
+            elif name == "_kafka_partition":
+                columns.append(pa.array(records.partitions(), kind))
             else:
-                attribute = _ATTRIBUTES[name]
-                columns.append(pa.array([getattr(record, attribute) for record in records], kind))
+                columns.append(pa.array(records.column(_ATTRIBUTES[name]), kind))
         return columns

@@ -192,7 +192,7 @@ class KafkaSourceReader:
         self.start_offset: str = options.string("start_offset") or "earliest"
         self.isolation_level: str = options.string("isolation_level") or "read_committed"
         self.error_policy: str = options.string("error_policy") or "fail"
-        self._security = security_kwargs(options, resolved)
+        self.security = security_kwargs(options, resolved)
 
     def consumer(self, *, with_group: bool, group_id: str | None = None) -> Any:
         """An unstarted consumer of the topic that commits nothing by itself; ``with_group`` names
@@ -206,7 +206,7 @@ class KafkaSourceReader:
             auto_offset_reset="earliest",  # a committed offset that fell off the log start
             isolation_level=self.isolation_level,
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
-            **self._security,
+            **self.security,
         )
 
     def row_of(self, record: Any) -> tuple[object, ...]:

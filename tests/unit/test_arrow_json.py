@@ -21,6 +21,7 @@ from catalog.options import validate_connection_options
 from gateway.errors import DataException
 from pipelines.planner import pipeline_engine
 from sources.arrow_json import ArrowJsonDecoder
+from sources.fetch import Fetched, PartitionChunk
 from sources.kafka_source import KafkaSourceReader, source_duckdb_types
 
 COLUMNS = (
@@ -127,6 +128,11 @@ def _record(value: bytes | None, offset: int = 0) -> FakeRecord:
     return FakeRecord("t", 0, offset, 1_700_000_000_000 + offset, b"k", value, [("h", b"v")])
 
 
+def _fetched(records: Sequence[FakeRecord]) -> Fetched:
+    """Records of partition 0 as the batch fetcher hands them out."""
+    return Fetched("t", [PartitionChunk(0, list(records), records[-1].offset + 1)])
+
+
 def _per_record(record: FakeRecord) -> tuple[object, ...] | DataException:
     try:
         return READER.row_of(record)
@@ -145,7 +151,7 @@ def _normalise(value: object) -> object:
 def test_one_record_is_read_alike_or_declined(value: bytes | None) -> None:
     assert DECODER is not None
     record = _record(value)
-    table = DECODER.decode([record])
+    table = DECODER.decode(_fetched([record]))
     expected = _per_record(record)
     if table is None:
         return  # declined: the per-record decoder decides, whatever it says
@@ -165,7 +171,7 @@ def test_a_clean_batch_is_decoded_in_bulk_with_its_metadata() -> None:
     assert DECODER is not None
     values = [v for v in VALUES[:9] if v is not None]
     records = [_record(value, offset) for offset, value in enumerate(values)]
-    table = DECODER.decode(records)
+    table = DECODER.decode(_fetched(records))
     assert table is not None
     assert table.num_rows == len(records)
     rows = table.to_pylist()
@@ -177,7 +183,7 @@ def test_a_clean_batch_is_decoded_in_bulk_with_its_metadata() -> None:
 def test_one_odd_record_sends_the_whole_batch_to_the_per_record_decoder() -> None:
     assert DECODER is not None
     records = [_record(orjson.dumps({"id": i}), i) for i in range(100)] + [_record(b'{"id": "7"}', 100)]
-    assert DECODER.decode(records) is None
+    assert DECODER.decode(_fetched(records)) is None
 
 
 @pytest.mark.parametrize(
@@ -208,7 +214,7 @@ def test_metadata_columns_no_query_reads_are_left_null() -> None:
         reader.payload, "json", fail_on_missing=False, schema=_schema(reader), metadata_used={"_kafka_offset"}
     )
     assert decoder is not None
-    table = decoder.decode([_record(b'{"id": 1}', 41), _record(b'{"id": 2}', 42)])
+    table = decoder.decode(_fetched([_record(b'{"id": 1}', 41), _record(b'{"id": 2}', 42)]))
     assert table is not None
     assert table.column("_kafka_offset").to_pylist() == [41, 42]
     for unused in ("_kafka_key", "_kafka_partition", "_kafka_timestamp", "_kafka_headers"):
