@@ -110,6 +110,84 @@ def _contains_abort_marker(batch: Any) -> bool:
     return bool(ControlRecord.parse(control.key) == ABORT_MARKER)
 
 
+class PartitionStream:
+    """One partition's message set from a fetch answer, turned into records only as they are
+    taken: a batch at a time, so the records alive at once stay few (creating hundreds of
+    thousands of GC-tracked record objects at once costs more in garbage collection than the
+    parsing itself)."""
+
+    def __init__(
+        self,
+        partition: int,
+        raw: bytes,
+        fetch_offset: int,
+        *,
+        read_committed: bool,
+        aborted_transactions: Sequence[tuple[int, int]] | None,
+    ) -> None:
+        self.partition = partition
+        self._records = MemoryRecords(raw)
+        self._read_committed = read_committed
+        self._aborted = sorted(aborted_transactions or [], key=lambda item: item[1])
+        self._aborted_producers: set[int] = set()
+        self.next_offset = fetch_offset  # past everything taken or skipped so far
+        self._pending: list[Any] = []  # records of the open batch not taken yet
+        self._pending_end = fetch_offset  # next offset after the open batch
+
+    @property
+    def exhausted(self) -> bool:
+        return not self._pending and not self._records.has_next()
+
+    def _open_next_batch(self) -> bool:
+        """Make the next batch with data records the open one; False when none is left."""
+        records = self._records
+        while records.has_next():
+            batch = records.next_batch()
+            if not batch.validate_crc():
+                raise kafka_errors.CorruptRecordException(f"Invalid CRC - partition {self.partition}")
+            producer_id = batch.producer_id
+            if self._read_committed and producer_id is not None:
+                aborted = self._aborted
+                while aborted and aborted[0][1] <= batch.base_offset:
+                    self._aborted_producers.add(aborted.pop(0)[0])
+                if batch.is_control_batch and _contains_abort_marker(batch):
+                    self._aborted_producers.discard(producer_id)
+                if batch.is_transactional and producer_id in self._aborted_producers:
+                    self.next_offset = batch.next_offset
+                    continue
+            if batch.is_control_batch:
+                self.next_offset = batch.next_offset
+                continue
+            if batch.base_offset < self.next_offset:
+                floor = self.next_offset
+                taken = [record for record in batch if record.offset >= floor]
+            else:
+                taken = list(batch)
+            if not taken:
+                self.next_offset = batch.next_offset
+                continue
+            self._pending, self._pending_end = taken, batch.next_offset
+            return True
+        return False
+
+    def take(self, room: int) -> PartitionChunk:
+        """Up to ``room`` records, with the position after them."""
+        taken: list[Any] = []
+        while room > 0 and (self._pending or self._open_next_batch()):
+            pending = self._pending
+            if len(pending) <= room:
+                taken.extend(pending)
+                room -= len(pending)
+                self._pending = []
+                self.next_offset = self._pending_end
+            else:
+                taken.extend(pending[:room])
+                self._pending = pending[room:]
+                self.next_offset = pending[room - 1].offset + 1
+                room = 0
+        return PartitionChunk(self.partition, taken, self.next_offset)
+
+
 def unpack(
     partition: int,
     raw: bytes,
@@ -118,35 +196,20 @@ def unpack(
     read_committed: bool,
     aborted_transactions: Sequence[tuple[int, int]] | None,
 ) -> PartitionChunk:
-    """The records of a fetch answer's message set, with aiokafka's fetcher's rules (module doc)."""
+    """Every record of a message set at once, with the fetcher's rules (module doc)."""
+    stream = PartitionStream(
+        partition, raw, fetch_offset, read_committed=read_committed, aborted_transactions=aborted_transactions
+    )
+    return stream.take(1 << 62)
+
+
+def end_of(raw: bytes, fetch_offset: int) -> int:
+    """The offset after the last complete batch of a message set (batch headers only)."""
     records = MemoryRecords(raw)
-    aborted = sorted(aborted_transactions or [], key=lambda item: item[1])
-    aborted_producers: set[int] = set()
-    chunk = PartitionChunk(partition, [], fetch_offset)
-    taken = chunk.records
+    end = fetch_offset
     while records.has_next():
-        batch = records.next_batch()
-        if not batch.validate_crc():
-            raise kafka_errors.CorruptRecordException(f"Invalid CRC - partition {partition}")
-        producer_id = batch.producer_id
-        if read_committed and producer_id is not None:
-            while aborted and aborted[0][1] <= batch.base_offset:
-                aborted_producers.add(aborted.pop(0)[0])
-            if batch.is_control_batch and _contains_abort_marker(batch):
-                aborted_producers.discard(producer_id)
-            if batch.is_transactional and producer_id in aborted_producers:
-                chunk.next_offset = batch.next_offset
-                continue
-        if batch.is_control_batch:
-            chunk.next_offset = batch.next_offset
-            continue
-        if batch.base_offset < chunk.next_offset:
-            floor = chunk.next_offset
-            taken.extend(record for record in batch if record.offset >= floor)
-        else:
-            taken.extend(batch)
-        chunk.next_offset = batch.next_offset
-    return chunk
+        end = max(end, records.next_batch().next_offset)
+    return end
 
 
 OutOfRange = Callable[[int], Awaitable[int]]
@@ -174,8 +237,8 @@ class BatchFetcher:
             bootstrap_servers=list(bootstrap_servers), client_id=client_id, **dict(security)
         )
         self._positions: dict[int, int] = {}  # next offset to fetch, per partition
-        self._buffer: list[PartitionChunk] = []
-        self._pending: asyncio.Task[list[PartitionChunk]] | None = None
+        self._buffer: list[PartitionStream] = []
+        self._pending: asyncio.Task[list[PartitionStream]] | None = None
         self.highwater: dict[int, int] = {}
         self.last_stable: dict[int, int] = {}
 
@@ -220,19 +283,16 @@ class BatchFetcher:
         fetched = Fetched(self.topic)
         room = max_records
         while self._buffer and room > 0:
-            chunk = self._buffer[0]
-            if len(chunk.records) <= room:
-                fetched.chunks.append(self._buffer.pop(0))
-                room -= len(chunk.records)
-                continue
-            head = chunk.records[:room]
-            fetched.chunks.append(PartitionChunk(chunk.partition, head, head[-1].offset + 1))
-            chunk.records = chunk.records[room:]
-            room = 0
+            stream = self._buffer[0]
+            chunk = stream.take(room)
+            room -= len(chunk.records)
+            fetched.chunks.append(chunk)
+            if stream.exhausted:
+                self._buffer.pop(0)
         return fetched
 
     # -- one round of Fetch requests ---------------------------------------------------------------
-    async def _fetch_once(self) -> list[PartitionChunk]:
+    async def _fetch_once(self) -> list[PartitionStream]:
         by_leader: dict[int, list[int]] = {}
         unknown = False
         for partition in sorted(self._positions):
@@ -251,7 +311,7 @@ class BatchFetcher:
         )
         return [chunk for chunks in answers for chunk in chunks]
 
-    async def _fetch_from(self, node: int, partitions: list[int]) -> list[PartitionChunk]:
+    async def _fetch_from(self, node: int, partitions: list[int]) -> list[PartitionStream]:
         offsets = {partition: self._positions[partition] for partition in partitions}
         request = FetchRequest(
             self.max_wait_ms,
@@ -261,7 +321,7 @@ class BatchFetcher:
             [(self.topic, [(p, offsets[p], PARTITION_MAX_BYTES) for p in partitions])],
         )
         response = await self._client.send(node, request)
-        chunks: list[PartitionChunk] = []
+        streams: list[PartitionStream] = []
         refresh = False
         for _topic, answers in response.topics:
             for partition, error_code, highwater, *data in answers:
@@ -281,16 +341,19 @@ class BatchFetcher:
                 if response.API_VERSION >= 4:
                     self.last_stable[partition] = int(data[0])
                     aborted = data[2] if response.API_VERSION >= 11 else data[-2]
-                chunk = unpack(
-                    partition,
-                    data[-1],
-                    offsets[partition],
-                    read_committed=self.read_committed,
-                    aborted_transactions=aborted,
-                )
-                self._positions[partition] = chunk.next_offset
-                if chunk.records or chunk.next_offset != offsets[partition]:
-                    chunks.append(chunk)
+                raw = data[-1]
+                end = end_of(raw, offsets[partition])
+                if end != offsets[partition]:
+                    self._positions[partition] = end  # the next fetch goes on from here
+                    streams.append(
+                        PartitionStream(
+                            partition,
+                            raw,
+                            offsets[partition],
+                            read_committed=self.read_committed,
+                            aborted_transactions=aborted,
+                        )
+                    )
         if refresh:
             await self._client.force_metadata_update()
-        return chunks
+        return streams

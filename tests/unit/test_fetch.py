@@ -10,7 +10,7 @@ from aiokafka.errors import CorruptRecordException
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 from aiokafka.record.util import calc_crc32c
 
-from sources.fetch import BatchFetcher, Fetched, PartitionChunk, unpack
+from sources.fetch import BatchFetcher, Fetched, PartitionChunk, PartitionStream, end_of, unpack
 
 ATTRIBUTES_OFFSET = struct.calcsize(">qiibI")
 CRC_OFFSET = struct.calcsize(">qiib")
@@ -135,9 +135,9 @@ async def test_records_are_handed_out_at_most_max_records_at_a_time() -> None:
         security={},
         on_out_of_range=never,
     )
-    fetcher._buffer = [  # what two fetch answers left, as _fetch_once returns them
-        unpack(0, batch(0, [b"a", b"b", b"c"]), 0, read_committed=True, aborted_transactions=[]),
-        unpack(1, batch(0, [b"d"]), 0, read_committed=True, aborted_transactions=[]),
+    fetcher._buffer = [  # what two fetch answers left
+        PartitionStream(0, batch(0, [b"a", b"b", b"c"]), 0, read_committed=True, aborted_transactions=[]),
+        PartitionStream(1, batch(0, [b"d"]), 0, read_committed=True, aborted_transactions=[]),
     ]
     first = fetcher._take(2)
     assert first.values() == [b"a", b"b"]
@@ -146,3 +146,14 @@ async def test_records_are_handed_out_at_most_max_records_at_a_time() -> None:
     assert second.values() == [b"c", b"d"]
     assert [(chunk.partition, chunk.next_offset) for chunk in second] == [(0, 3), (1, 1)]
     await fetcher._client.close()
+
+
+def test_a_stream_hands_out_records_a_batch_at_a_time_and_knows_its_end() -> None:
+    raw = batch(0, [b"a", b"b"], producer_id=7, transactional=True) + control(2, 7, COMMIT) + batch(3, [b"c"])
+    assert end_of(raw, 0) == 4
+    stream = PartitionStream(0, raw, 0, read_committed=True, aborted_transactions=[])
+    first = stream.take(1)
+    assert (offsets_and_values(first), first.next_offset, stream.exhausted) == ([(0, b"a")], 1, False)
+    second = stream.take(5)
+    assert offsets_and_values(second) == [(1, b"b"), (3, b"c")]
+    assert (second.next_offset, stream.exhausted) == (4, True)
