@@ -201,7 +201,6 @@ class PipelineRunner:
                     await asyncio.wait_for(self._stopping.wait(), delay)
             finally:
                 engine.close()
-            failures = 0
         self.status.state = "stopped"
 
 

@@ -18,9 +18,11 @@ write them too, and its output must not have grown.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import orjson
 import pytest
@@ -37,7 +39,7 @@ from tests.fixtures.consume import (
     sql_error,
     unique,
 )
-from tests.fixtures.kafka import KafkaBroker
+from tests.fixtures.kafka import KafkaBroker, running_kafka_broker
 from tests.fixtures.pipelines import (
     committed_offsets,
     json_source,
@@ -763,4 +765,56 @@ async def test_exactly_once_pipeline_commits_transactions(
         what="30 in, 30 out",
     )
     assert (row.delivery, row.state, row.error) == ("exactly-once", "running", None)
+    await drop_pipeline(sink_gateway, name)
+
+
+# --- 9. retries -----------------------------------------------------------------------------------------
+@pytest.fixture
+def doomed_broker(tmp_path: Path) -> Iterator[tuple[KafkaBroker, Callable[[], None]]]:
+    """A second broker, and the function that kills it (SIGKILL) in the middle of a test."""
+    with contextlib.ExitStack() as stack:
+        yield stack.enter_context(running_kafka_broker(tmp_path / "doomed-broker")), stack.close
+
+
+async def test_an_unreachable_sink_broker_is_retried_then_the_pipeline_fails(
+    sink_gateway: CatalogGateway,
+    kafka_broker: KafkaBroker,
+    doomed_broker: tuple[KafkaBroker, Callable[[], None]],
+) -> None:
+    """The sink's broker goes away: the pipeline retries with back-off from its committed offsets,
+    then, after max_retries attempts in a row, is left failed with the broker error visible and
+    nothing committed past what was delivered."""
+    bootstrap = kafka_broker.bootstrap_servers
+    sink_broker, kill_sink_broker = doomed_broker
+    src, src_topic = await source(sink_gateway, kafka_broker)
+    name = unique("retrying").replace("-", "_")
+    group = unique("pl-retry")
+    out, out_topic = await create_sink(
+        sink_gateway.endpoint,
+        sink_broker.bootstrap_servers,
+        prefix="plout",
+        options="'delivery.timeout.ms' = '1500', 'request.timeout.ms' = '500'",
+    )
+    await create_pipeline(
+        sink_gateway,
+        name,
+        f"INSERT INTO {out} SELECT id FROM {src}",
+        f"WITH (group_id = '{group}', max_retries = 2, retry_backoff_ms = '50 ms', "
+        "commit_interval_ms = '100 ms', batch_ms = '20 ms')",
+    )
+    await produce_json(bootstrap, src_topic, events(0, 6), PARTITIONS)
+    assert len(await poll_records(sink_broker.bootstrap_servers, out_topic, 6)) == 6
+    await wait_for(
+        lambda: committed_offsets(bootstrap, group, src_topic, PARTITIONS),
+        lambda offsets: offsets == {0: 2, 1: 2, 2: 2},
+        what="the delivered records committed",
+    )
+    kill_sink_broker()
+    await produce_json(bootstrap, src_topic, events(6, 3), PARTITIONS)  # records keep arriving
+    failed = await wait_for_pipeline(
+        sink_gateway.endpoint, name, lambda r: r.state == "failed", what="failed", deadline_s=60
+    )
+    assert failed.error is not None
+    assert failed.error.startswith("08006"), failed.error
+    assert await committed_offsets(bootstrap, group, src_topic, PARTITIONS) == {0: 2, 1: 2, 2: 2}
     await drop_pipeline(sink_gateway, name)
