@@ -34,7 +34,8 @@ from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
 from gateway.query.results import Column
 from gateway.sql import statements as st
 from pipelines.options import PipelineSettings, pipeline_settings
-from sources.kafka_source import METADATA_COLUMNS, source_columns
+from pipelines.windows import WindowedPlan, find_window, plan_windowed
+from sources.kafka_source import METADATA_COLUMNS, source_columns, source_duckdb_types
 
 ROUTING_OPTIONS = ("key_field", "topic_field", "partition_field")
 METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
@@ -42,12 +43,14 @@ METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
 
 @dataclass(frozen=True, slots=True)
 class PlannedOutput:
-    """One INSERT of the body: the sink, the compiled SELECT and the columns the sink receives."""
+    """One INSERT of the body: the sink, the compiled SELECT and the columns the sink receives
+    (for a windowed SELECT, ``window`` holds its statements and ``compiled`` is the emission)."""
 
     sink: ConnectionRecord
     statement: st.InsertStatement
     compiled: CompiledQuery
     columns: tuple[Column, ...]  # named as the sink sees them (after an INSERT column list)
+    window: WindowedPlan | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,10 @@ class PipelinePlan:
     transactional_sink: str | None  # the sink whose transactions make the pipeline exactly-once
     body: str
     metadata_used: frozenset[str] = frozenset(METADATA_NAMES)  # _kafka_* columns the SELECTs read
+
+    @property
+    def window(self) -> WindowedPlan | None:
+        return self.outputs[0].window if len(self.outputs) == 1 else None
 
     @property
     def connections(self) -> tuple[str, ...]:
@@ -110,7 +117,10 @@ def _metadata_used(queries: Sequence[exp.Expression]) -> frozenset[str]:
 
 
 def _check_stateless(query: exp.Expression) -> None:
-    """Refuse what needs state across micro-batches (0A000), with the reason."""
+    """Refuse what needs state across micro-batches (0A000), with the reason; a GROUP BY with
+    a window (TUMBLE/HOP) is the one stateful shape pipelines run (:mod:`pipelines.windows`)."""
+    if find_window(query) is not None:
+        return
     problems: list[tuple[bool, str]] = [
         (any(s.args.get("group") for s in query.find_all(exp.Select)), "GROUP BY"),
         (query.find(exp.AggFunc) is not None, "aggregate functions"),
@@ -179,6 +189,27 @@ def _check_sink_can_take(sink: ConnectionRecord, columns: Sequence[Column], *, p
             )
 
 
+def _plan_window(planned: st.InsertStatement, source: ConnectionRecord, engine: QueryEngine) -> WindowedPlan:
+    found = find_window(planned.query)
+    assert found is not None
+    spec, _ = found
+    fmt = source.options_dict.get("format", "json")
+    event_time = source.options_dict.get("event_time_column")
+    if event_time and event_time != spec.time_column:
+        raise errors.FeatureNotSupported(
+            f'{spec.kind} reads "{spec.time_column}", and source "{source.name}" declares '
+            f'event_time_column "{event_time}"',
+            hint=f"Use {spec.kind}({event_time}, ...), or change the source's event_time_column.",
+        )
+    columns = [
+        (name, duck, oid)
+        for (name, oid), duck in zip(
+            source_columns(source.columns, fmt), source_duckdb_types(source.columns, fmt), strict=True
+        )
+    ]
+    return plan_windowed(planned, spec, source_name=source.name, source_columns=columns, engine=engine)
+
+
 async def plan_pipeline(
     catalog: Catalog,
     statement: st.CreatePipelineStatement,
@@ -194,6 +225,12 @@ async def plan_pipeline(
     settings = pipeline_settings(statement.name, statement.options if options is None else options)
     sources: dict[str, ConnectionRecord] = {}
     sinks: list[ConnectionRecord] = []
+    windowed = [planned for planned in statement.inserts if find_window(planned.query) is not None]
+    if windowed and len(statement.inserts) > 1:
+        raise errors.FeatureNotSupported(
+            "a windowed pipeline writes to one sink: the fan-out form is for stateless pipelines",
+            hint="Create one windowed pipeline per sink.",
+        )
     for planned in statement.inserts:
         _check_stateless(planned.query)
         sinks.append(await _connection(catalog, planned.target, role="inserts into"))
@@ -219,8 +256,12 @@ async def plan_pipeline(
         hidden = work.hidden_columns
         outputs = []
         for planned, sink in zip(statement.inserts, sinks, strict=True):
-            compiled = compile_select(insert.prepare_query(planned), (), hidden_columns=hidden)
-            produced = work.describe(compiled)
+            window = _plan_window(planned, source, work) if windowed else None
+            if window is not None:
+                compiled, produced = window.emit, window.columns
+            else:
+                compiled = compile_select(insert.prepare_query(planned), (), hidden_columns=hidden)
+                produced = work.describe(compiled)
             names = insert.column_names(planned, [c.name for c in produced], [c.name for c in sink.columns])
             if len(names) != len(produced):
                 raise errors.SyntaxError_(
@@ -231,7 +272,7 @@ async def plan_pipeline(
                 for name, column in zip(names, produced, strict=True)
             )
             _check_sink_can_take(sink, columns, pipeline=statement.name)
-            outputs.append(PlannedOutput(sink, planned, compiled, columns))
+            outputs.append(PlannedOutput(sink, planned, compiled, columns, window))
     finally:
         if own_engine:
             work.close()
@@ -249,7 +290,9 @@ async def plan_pipeline(
         settings=settings,
         transactional_sink=transactional[0] if transactional else None,
         body=statement.body,
-        metadata_used=_metadata_used([planned.query for planned in statement.inserts]),
+        # A windowed pipeline keeps where each row came from (its commits never pass an open window).
+        metadata_used=_metadata_used([planned.query for planned in statement.inserts])
+        | (frozenset({"_kafka_partition", "_kafka_offset"}) if windowed else frozenset()),
     )
 
 

@@ -39,9 +39,10 @@ import datetime as dt
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
+import pyarrow as pa
 from aiokafka import TopicPartition
 from aiokafka import errors as kafka_errors
 
@@ -51,9 +52,12 @@ from gateway import errors, source_tables
 from gateway.query.results import Row
 from gateway.sql import statements as st
 from gateway.sql.dialect import parse
+from pipelines import checkpoints
+from pipelines.checkpoints import Checkpoint
 from pipelines.options import MAX_BACKOFF_MS, pipeline_settings
 from pipelines.planner import PipelinePlan, pipeline_engine, plan_pipeline
 from pipelines.transform import MicroBatchTransform
+from pipelines.windows import Watermark, WindowState
 from sinks.kafka_sink import EncodedRows, KafkaSink, SinkColumn
 from sinks.producer import Record
 from sinks.registry import SinkRegistry
@@ -77,6 +81,7 @@ class PipelineStatus:
     rows_out: int = 0  # records the sinks acknowledged
     rows_dropped: int = 0  # records an error policy skipped (source or sink)
     rows_dead_lettered: int = 0  # records an error policy sent to a dead-letter queue
+    rows_late: int = 0  # windowed pipelines: rows for windows the watermark had passed (dropped)
     lag: int | None = None  # records in the source not yet read, over all partitions
     last_commit: dt.datetime | None = None
     attempts: int = 0  # attempts started (the first one included)
@@ -186,7 +191,13 @@ class PipelineRunner:
                 failures = 1 if attempt is not None and attempt.progressed else failures + 1
                 if not is_retriable(exc) or failures > settings.max_retries:
                     self.status.state = "failed"
-                    log.warning("pipeline %s failed: %s", self.record.name, self.status.error)
+                    # An error outside the error hierarchy is a bug: its traceback goes to the log.
+                    traceback = (
+                        None if isinstance(exc, errors.LaminarError | kafka_errors.KafkaError) else exc
+                    )
+                    log.warning(
+                        "pipeline %s failed: %s", self.record.name, self.status.error, exc_info=traceback
+                    )
                     return
                 self.status.state = "retrying"
                 delay = min(settings.retry_backoff_ms * 2 ** (failures - 1), MAX_BACKOFF_MS) / 1000
@@ -244,6 +255,9 @@ class _Attempt:
         self.fetcher: BatchFetcher | None = None
         self.reader: KafkaSourceReader | None = None
         self.bulk: ArrowJsonDecoder | None = None
+        self.window: WindowState | None = None  # windowed pipelines: the open windows
+        self.partitions: list[int] = []
+        self._checkpointed: Checkpoint | None = None
         self.sinks: list[KafkaSink] = []
         self.transactional: KafkaSink | None = None
         self.dead_letters: KafkaSink | None = None
@@ -302,6 +316,8 @@ class _Attempt:
             if output.sink.name == plan.transactional_sink:
                 self.transactional = sink
         self.status.delivery = "exactly-once" if self.transactional else "at-least-once"
+        if plan.window is not None:
+            await self._open_windows(reader)
         dlq = reader.error_policy == "dlq" and plan.source.options_dict.get("dlq_connection")
         if dlq:
             self.dead_letters = await self.runner.sinks.sink_for(await catalog.connection(dlq))
@@ -323,8 +339,23 @@ class _Attempt:
                 hint="Create the topic, or point the source at another one with ALTER CONNECTION.",
             )
         assigned = [TopicPartition(reader.topic, p) for p in sorted(partitions)]
+        self.partitions = [tp.partition for tp in assigned]
         self.consumer.assign(assigned)
         await self._place(assigned)
+
+    async def _open_windows(self, reader: KafkaSourceReader) -> None:
+        """The window state, continuing from the last committed checkpoint (its watermark)."""
+        plan = self.plan
+        assert plan.window is not None
+        watermark = Watermark(reader.watermark_delay_ms * 1000, reader.idle_timeout_ms / 1000)
+        self.window = WindowState(plan.window, self.transform.engine, plan.source.name, watermark)
+        sink = self.sinks[0]
+        await checkpoints.ensure_topic(sink.bootstrap_servers, sink.security())
+        latest = await checkpoints.read_latest(
+            sink.bootstrap_servers, sink.security(), self.settings.group_id
+        )
+        self.window.restore(latest)
+        self._checkpointed = latest
 
     async def _place(self, assigned: Sequence[TopicPartition]) -> None:
         """Each partition at its committed offset, else where the source's start_offset says."""
@@ -423,6 +454,13 @@ class _Attempt:
                     await self._commit()
                     raise prepared.failure.error
                 await self._hand_over(_Write(encoded, self.in_transaction, reached))
+            elif self.window is not None and await self._windows_closed_by_time():
+                if self.transactional is not None and not self.in_transaction:
+                    await self.transactional.begin_transaction()
+                    self.in_transaction = True
+                    transaction_started = time.monotonic()
+                emitted = await self.window.emit()
+                await self._hand_over(_Write(await self._encode([emitted]), self.in_transaction, reached))
             elif reached:
                 await self._hand_over(_Write([], self.in_transaction, reached))
             self._update_lag()
@@ -518,13 +556,35 @@ class _Attempt:
             if reached >= floor:
                 del self.latest_floor[tp]
 
+    async def _windows_closed_by_time(self) -> bool:
+        """Without records, idle partitions can still move the watermark past window ends."""
+        window = self.window
+        assert window is not None
+        before = window.watermark.value_us
+        window.watermark.observe({}, self.partitions)
+        return bool(window.watermark.value_us != before)
+
+    async def _transform(self, decode: Callable[[], pa.Table | None]) -> list[list[Row]] | None:
+        """The outputs of a batch: the SELECTs' rows, or for a windowed pipeline the windows the
+        batch closed (its rows go into their windows); None when ``decode`` declines the batch."""
+        window = self.window
+        if window is None:
+            return await self.transform.run_decoded(decode)
+        added = await window.add(lambda work: self.transform.with_batch(decode, work), self.partitions)
+        if added is None:
+            return None
+        late, untimed = added
+        self.status.rows_late += late
+        self.status.rows_dropped += untimed
+        return [await window.emit()]
+
     async def _prepare(self, fetched: Fetched) -> _Prepared:
         """Decode and transform records: in bulk when the batch allows it (in the worker thread,
         with DuckDB), else record by record, where under error_policy 'fail' an undecodable
         record ends the batch (the rows before it are kept and the failure returned)."""
         bulk = self.bulk
         if bulk is not None:
-            outputs = await self.transform.run_decoded(lambda: bulk.decode(fetched))
+            outputs = await self._transform(lambda: bulk.decode(fetched))
             if outputs is not None:
                 self.status.rows_in += len(fetched)
                 return _Prepared(outputs, None)
@@ -551,7 +611,10 @@ class _Attempt:
             await self._dead_letter(rejected.dead_letters)
         if not rows:
             return _Prepared([], failure)
-        return _Prepared(await self.transform.run(self.transform.to_arrow(rows)), failure)
+        table = self.transform.to_arrow(rows)
+        outputs = await self._transform(lambda: table)
+        assert outputs is not None, "a table of decoded rows is never declined"
+        return _Prepared(outputs, failure)
 
     async def _dead_letter(self, letters: Sequence[DeadLetter]) -> None:
         if self.dead_letters is None:
@@ -562,18 +625,43 @@ class _Attempt:
         self.status.rows_dead_lettered += len(letters)
 
     async def _commit(self) -> None:
-        changed = {tp: offset for tp, offset in self.positions.items() if self.committed.get(tp) != offset}
+        """Commit what was delivered: the positions (for a windowed pipeline, no further than
+        the first row of an open window, with a checkpoint of the watermark; see
+        :mod:`pipelines.checkpoints`), in the open transaction if there is one."""
+        offsets = dict(self.positions)
+        checkpoint = None
+        if self.window is not None:
+            low = await self.window.low_offsets()
+            for tp, position in offsets.items():
+                offsets[tp] = min(position, low.get(tp.partition, position))
+            checkpoint = self.window.checkpoint()
+            if checkpoint == self._checkpointed:
+                checkpoint = None
+        changed = {tp: offset for tp, offset in offsets.items() if self.committed.get(tp) != offset}
         if self.in_transaction:
             assert self.transactional is not None
             self.in_transaction = False
+            if checkpoint is not None:
+                await self._write_checkpoint(self.transactional, checkpoint, in_transaction=True)
             await self.transactional.commit_transaction(changed, self.settings.group_id)
-        elif changed:
-            await self.consumer.commit(changed)
+        elif changed or checkpoint is not None:
+            if checkpoint is not None:
+                await self._write_checkpoint(self.sinks[0], checkpoint, in_transaction=False)
+            if changed:
+                await self.consumer.commit(changed)
         else:
             return
+        if checkpoint is not None:
+            self._checkpointed = checkpoint
         self.committed.update(changed)
         self.progressed = True
         self.status.last_commit = dt.datetime.now(dt.UTC)
+
+    async def _write_checkpoint(
+        self, sink: KafkaSink, checkpoint: Checkpoint, *, in_transaction: bool
+    ) -> None:
+        record = checkpoint.record(self.settings.group_id)
+        await sink.write_raw(checkpoints.CHECKPOINT_TOPIC, 0, [record], in_transaction=in_transaction)
 
     async def _abort(self) -> None:
         if self.in_transaction and self.transactional is not None:

@@ -130,7 +130,7 @@ def pipeline_row(record: PipelineRecord, status: PipelineStatus | None) -> tuple
     source = connections[0] if connections else None
     sinks = list(connections[1:])
     if status is None:
-        return (record.name, state, source, sinks, None, 0, 0, 0, 0, None, None, None, record.sql)
+        return (record.name, state, source, sinks, None, 0, 0, 0, 0, 0, None, None, None, record.sql)
     return (
         record.name,
         state,
@@ -141,6 +141,7 @@ def pipeline_row(record: PipelineRecord, status: PipelineStatus | None) -> tuple
         status.rows_out,
         status.rows_dropped,
         status.rows_dead_lettered,
+        status.rows_late,
         status.lag,
         status.last_commit,
         status.delivery,

@@ -11,7 +11,7 @@ client session on it) keeps running while DuckDB works.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TypeVar
 
 import duckdb
 import pyarrow as pa
@@ -21,6 +21,7 @@ from gateway.query.results import Row
 from pipelines.planner import PipelinePlan
 
 BATCH_TABLE = "laminar_batch"
+T = TypeVar("T")
 
 
 def _quoted(name: str) -> str:
@@ -85,18 +86,27 @@ class MicroBatchTransform:
         """Like :meth:`run`, for a batch that ``decode`` turns into the source table in the same
         worker-thread hop (pyarrow's JSON reader leaves the event loop free); None if it declines."""
         sqls = self._sql
+        return await self.with_batch(decode, lambda cursor: [cursor.execute(sql).fetchall() for sql in sqls])
 
-        def work(cursor: duckdb.DuckDBPyConnection) -> list[list[Row]] | None:
+    async def with_batch(
+        self,
+        decode: Callable[[], pa.Table | None],
+        work: Callable[[duckdb.DuckDBPyConnection], T],
+    ) -> T | None:
+        """``work(cursor)`` with the batch ``decode`` makes as the source's rows, in one worker-thread
+        hop; None (and no work) when ``decode`` declines the batch."""
+
+        def run(cursor: duckdb.DuckDBPyConnection) -> T | None:
             table = decode()
             if table is None:
                 return None
             cursor.register(BATCH_TABLE, table)
             try:
-                return [cursor.execute(sql).fetchall() for sql in sqls]
+                return work(cursor)
             finally:
                 cursor.unregister(BATCH_TABLE)
 
-        result: list[list[Any]] | None = await self.engine.run_work(work)
+        result: T | None = await self.engine.run_work(run)
         return result
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import TopicPartition
 
@@ -127,6 +128,14 @@ class KafkaSink:
         if not self._started:
             await self._producer.start()
             self._started = True
+
+    @property
+    def bootstrap_servers(self) -> tuple[str, ...]:
+        return self._producer.settings.bootstrap_servers
+
+    def security(self) -> dict[str, Any]:
+        """aiokafka's TLS/SASL arguments for other clients of this sink's cluster."""
+        return self._producer.settings.security_kwargs()
 
     def status(self) -> ProducerStatus:
         """Buffer and metadata state of this connection's producer."""
@@ -240,6 +249,14 @@ class KafkaSink:
             self._transaction_lock.release()
 
     # -- writing -------------------------------------------------------------------------------
+    async def write_raw(
+        self, topic: str, partition: int, records: Sequence[Record], *, in_transaction: bool = False
+    ) -> None:
+        """Records as they are to one topic-partition of this sink's cluster (a pipeline's
+        checkpoints), in the open transaction if ``in_transaction``."""
+        await self.start()
+        await self._send({(topic, partition): list(records)}, joined=in_transaction and self._transactional)
+
     async def write_records(self, records: Sequence[Record]) -> int:
         """Send records as they are (a dead-letter queue's copies) to the sink's topic, partitioned
         by key; returns once acknowledged."""

@@ -192,6 +192,8 @@ class KafkaSourceReader:
         self.start_offset: str = options.string("start_offset") or "earliest"
         self.isolation_level: str = options.string("isolation_level") or "read_committed"
         self.error_policy: str = options.string("error_policy") or "fail"
+        self.watermark_delay_ms: int = options.duration_ms("watermark_delay") or 0
+        self.idle_timeout_ms: int = options.duration_ms("idle_timeout") or 30_000
         self.security = security_kwargs(options, resolved)
 
     def consumer(self, *, with_group: bool, group_id: str | None = None) -> Any:

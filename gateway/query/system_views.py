@@ -130,7 +130,7 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             "pipelines",
             "name VARCHAR, state VARCHAR, source VARCHAR, sinks VARCHAR[], error VARCHAR, "
             "rows_in BIGINT, rows_out BIGINT, rows_dropped BIGINT, rows_dead_lettered BIGINT, "
-            "lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR",
+            "rows_late BIGINT, lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR",
             _pipelines,
         ),
         SystemTable(
