@@ -226,10 +226,11 @@ def plan_windowed(
             inside_group = node.find_ancestor(exp.Group) is not None
             node.replace(exp.column(WINDOW_START_US) if inside_group else _window_start(spec))
     for column in list(emit_tree.find_all(exp.Column)):
-        if column.name.lower() in WINDOW_COLUMNS and not column.table and column.name not in by_name:
-            column.replace(
-                _window_start(spec) if column.name.lower() == "window_start" else _window_end(spec)
-            )
+        name = column.name.lower()
+        if name in WINDOW_COLUMNS and not column.table and column.name not in by_name:
+            bound = _window_start(spec) if name == "window_start" else _window_end(spec)
+            # A bare window_start in the select list keeps its name as the output column's.
+            column.replace(exp.alias_(bound, name) if column.parent is emit_tree else bound)
     group = emit_tree.args.get("group")
     assert isinstance(group, exp.Group)
     if not any(isinstance(e, exp.Column) and e.name == WINDOW_START_US for e in group.expressions):

@@ -217,6 +217,39 @@ def _hide_from_star(tree: exp.Expression, hidden: Mapping[str, Sequence[str]]) -
     return tree
 
 
+def _window_columns(tree: exp.Expression) -> exp.Expression:
+    """In a bounded query grouped by TUMBLE(ts, size), ``window_start`` and ``window_end`` are
+    that window's bounds, as in a pipeline; HOP (a row in several windows) is for pipelines only."""
+    for select in tree.find_all(exp.Select):
+        group = select.args.get("group")
+        calls = [
+            node
+            for node in (group.expressions if isinstance(group, exp.Group) else [])
+            if isinstance(node, exp.Anonymous) and str(node.this).upper() in ("TUMBLE", "HOP")
+        ]
+        if not calls:
+            continue
+        call = calls[0]
+        if str(call.this).upper() == "HOP" or len(call.expressions) != 2:
+            raise errors.FeatureNotSupported(
+                "HOP windows are for continuous pipelines; a bounded query groups by TUMBLE(ts, size)",
+                hint="CREATE PIPELINE ... GROUP BY ..., HOP(ts, slide, size) runs it continuously.",
+            )
+        for column in list(select.find_all(exp.Column)):
+            name = column.name.lower()
+            if column.table or name not in ("window_start", "window_end"):
+                continue
+            start = call.copy()
+            bound = (
+                start
+                if name == "window_start"
+                else exp.Add(this=start, expression=call.expressions[1].copy())
+            )
+            # A bare window_start in the select list keeps its name as the output column's.
+            column.replace(exp.alias_(bound, name) if column.parent is select else bound)
+    return tree
+
+
 def compile_select(
     tree: exp.Expression,
     declared_param_oids: tuple[int, ...],
@@ -226,7 +259,7 @@ def compile_select(
     """Compile a PostgreSQL SELECT tree for DuckDB; ``hidden_columns`` (table → columns) are left
     out of a bare ``*``."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
-    tree = _hide_from_star(tree.copy(), hidden_columns or {})
+    tree = _window_columns(_hide_from_star(tree.copy(), hidden_columns or {}))
     projections = naming.select_list(tree)  # names come from the statement as written
     tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree))))
     duckdb_sql = _with_parameters(tree, param_oids, as_null=False)
@@ -358,6 +391,12 @@ class QueryEngine:
             # Laminar's is_valid(x): x is present and its text is well-formed JSON (the DLQ
             # routing example of the spec sends the rest to a dead-letter sink).
             "is_valid(x)": "x IS NOT NULL AND coalesce(json_valid(CAST(x AS VARCHAR)), false)",
+            # TUMBLE(ts, size) in a bounded query's GROUP BY: the start of ts's window, windows
+            # aligned to the epoch like a pipeline's (pipelines/windows.py).
+            "tumble(ts, size)": (
+                "make_timestamptz(epoch_us(ts) - (((epoch_us(ts) % CAST(epoch(size) * 1000000 AS BIGINT))"
+                " + CAST(epoch(size) * 1000000 AS BIGINT)) % CAST(epoch(size) * 1000000 AS BIGINT)))"
+            ),
         }
         # Python functions see NULLs themselves and may block (pg_sleep) or fail (current_setting).
         python_functions: dict[str, tuple[Callable[..., str | None], Any]] = {

@@ -6,6 +6,7 @@ type OIDs, messages and SQLSTATEs were checked against a real PostgreSQL 15 serv
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -511,3 +512,29 @@ async def test_nested_encode_and_decode_are_rewritten_innermost_first(session: S
         session, "SELECT encode(decode(repeat('ab', 3), 'hex'), 'base64'), decode(encode('a', 'hex'), 'hex')"
     )
     assert outcome.rows == [("q6ur", b"a")]
+
+
+async def test_a_bounded_query_groups_by_tumble_windows_aligned_to_the_epoch(session: Session) -> None:
+    outcome = await run(
+        session,
+        "SELECT u, count(*) AS n, window_start, window_end FROM (VALUES "
+        "('a', TIMESTAMPTZ '2024-01-01 10:05:00+00'), ('a', TIMESTAMPTZ '2024-01-01 10:55:00+00'), "
+        "('a', TIMESTAMPTZ '2024-01-01 11:00:00+00'), ('b', TIMESTAMPTZ '2024-01-01 10:30:00+00')) "
+        "AS t(u, ts) "
+        "GROUP BY u, TUMBLE(ts, INTERVAL '1 hour') ORDER BY u, window_start",
+    )
+    hour = dt.timedelta(hours=1)
+    ten = dt.datetime(2024, 1, 1, 10, tzinfo=dt.UTC)
+    assert [(u, n, start, end) for u, n, start, end in outcome.rows] == [
+        ("a", 2, ten, ten + hour),
+        ("a", 1, ten + hour, ten + 2 * hour),
+        ("b", 1, ten, ten + hour),
+    ]
+
+
+async def test_hop_windows_are_refused_in_a_bounded_query(session: Session) -> None:
+    with pytest.raises(errors.FeatureNotSupported):
+        session.prepare(
+            "SELECT count(*) FROM (VALUES (now())) t(ts) "
+            "GROUP BY HOP(ts, INTERVAL '1 minute', INTERVAL '1 hour')"
+        )
