@@ -37,9 +37,8 @@ class Outcome:
     notices: tuple[str, ...] = ()
 
 
-# Issue 6 (Avro and Protobuf with the Schema Registry) deletes this list and the check below; the
-# option schemas already accept both formats and their options, so nothing else changes then.
-NOT_YET_SUPPORTED_FORMATS = ("avro", "protobuf")
+# Sinks write every format; sources do not decode these yet.
+NOT_YET_SUPPORTED_SOURCE_FORMATS = ("avro", "protobuf")
 
 
 def check_format_supported(options: ValidatedOptions) -> None:
@@ -47,11 +46,11 @@ def check_format_supported(options: ValidatedOptions) -> None:
     ALTER time rather than when the connection is first used. Runs after the options validated,
     so a bad avro or protobuf option is still reported as what it is."""
     fmt = options.string("format")
-    if fmt in NOT_YET_SUPPORTED_FORMATS:
+    if options.connection_type == "source" and fmt in NOT_YET_SUPPORTED_SOURCE_FORMATS:
         raise errors.FeatureNotSupported(
-            f'format "{fmt}" is not supported yet',
-            detail="Laminar does not encode or decode Avro and Protobuf records yet.",
-            hint="The formats json and raw work today: format = 'json' or format = 'raw'.",
+            f'format "{fmt}" is not supported for source connections yet',
+            detail="Laminar writes Avro and Protobuf records; reading them is not done yet.",
+            hint="Sources read format = 'json' or format = 'raw' today.",
         )
 
 

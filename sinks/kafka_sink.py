@@ -32,6 +32,7 @@ from sinks.partitioners import TopicPartitioners
 from sinks.produce_errors import ProduceError
 from sinks.producer import ProducerStatus, Record, SinkProducer
 from sinks.producer import RequestLog as ProducerRequestLog
+from sinks.schema_encoders import RowEncoder, SchemaEncoders
 
 HEADERS_COLUMN = "_kafka_headers"
 ENCODE_SLICE = 512  # rows encoded between two turns of the event loop
@@ -107,6 +108,8 @@ class KafkaSink:
         )
         self._partitioners = TopicPartitioners(options.string("partitioner"))
         self._transactional = options.string("transactional.id") is not None
+        fmt = options.string("format")
+        self._schemas = SchemaEncoders(connection, options, resolved) if fmt in ("avro", "protobuf") else None
         self._started = False
         self._transaction_lock = asyncio.Lock()
 
@@ -142,6 +145,8 @@ class KafkaSink:
         return self._producer.status()
 
     async def close(self) -> None:
+        if self._schemas is not None:
+            await self._schemas.close()
         if self._started:
             await self._producer.stop()
             self._started = False
@@ -168,6 +173,22 @@ class KafkaSink:
                     hint=f"Add a column named {name} to the SELECT list.",
                 )
         return routing
+
+    async def _encoder(self, columns: Sequence[SinkColumn], routing: dict[str, int]) -> RowEncoder:
+        """The value encoder: json/raw here, avro/protobuf through the Schema Registry."""
+        if self._schemas is None:
+            return self._value_encoder(columns, routing)
+        pairs = [(c.name, c.type_oid) for c in columns]
+        return await self._schemas.value_encoder(pairs, self._excluded(columns, routing))
+
+    async def _key_encoder(
+        self, columns: Sequence[SinkColumn], routing: dict[str, int]
+    ) -> Callable[[Sequence[object]], bytes | None]:
+        if self._schemas is None or self.options.string("key.format") != "avro" or "key" not in routing:
+            return self._key_of(columns, routing)
+        position = routing["key"]
+        encode = await self._schemas.key_encoder(columns[position].name, columns[position].type_oid)
+        return lambda row: encode(row[position])
 
     def _value_encoder(
         self, columns: Sequence[SinkColumn], routing: dict[str, int]
@@ -299,8 +320,8 @@ class KafkaSink:
         record are set aside for the error policy, applied when they are sent."""
         await self.start()
         routing = self._routing(columns)
-        encoder = self._value_encoder(columns, routing)
-        key_of = self._key_of(columns, routing)
+        encoder = await self._encoder(columns, routing)
+        key_of = await self._key_encoder(columns, routing)
         default_topic = self.options.string("topic")
         timestamp_ms = int(dt.datetime.now(dt.UTC).timestamp() * 1000)
         if default_topic and not routing.keys() & {"topic", "partition", "headers"}:
@@ -344,7 +365,7 @@ class KafkaSink:
 
     async def _plain_batches(
         self,
-        encoder: JsonEncoder | RawEncoder,
+        encoder: RowEncoder,
         key_of: Callable[[Sequence[object]], bytes | None],
         rows: Sequence[Sequence[object]],
         topic: str,
