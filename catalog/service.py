@@ -37,21 +37,12 @@ class Outcome:
     notices: tuple[str, ...] = ()
 
 
-# Sinks write every format; sources do not decode these yet.
-NOT_YET_SUPPORTED_SOURCE_FORMATS = ("avro", "protobuf")
-
-
 def check_format_supported(options: ValidatedOptions) -> None:
     """Refuse a connection whose format Laminar cannot encode or decode yet (0A000), at CREATE and
     ALTER time rather than when the connection is first used. Runs after the options validated,
     so a bad avro or protobuf option is still reported as what it is."""
     fmt = options.string("format")
-    if options.connection_type == "source" and fmt in NOT_YET_SUPPORTED_SOURCE_FORMATS:
-        raise errors.FeatureNotSupported(
-            f'format "{fmt}" is not supported for source connections yet',
-            detail="Laminar writes Avro and Protobuf records; reading them is not done yet.",
-            hint="Sources read format = 'json' or format = 'raw' today.",
-        )
+    del options, fmt  # every format is supported for sinks and sources now
 
 
 def _check_columns(columns: Sequence[tuple[str, str]]) -> tuple[ColumnDef, ...]:

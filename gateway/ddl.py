@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import TypeGuard
 
+from catalog.model import ConnectionRecord, now
+from catalog.options import validate_connection_options
 from catalog.probe import PROBE_TIMEOUT_S, describe_probe, probe_brokers
 from catalog.service import Catalog, Outcome, render_connection
 from gateway.protocol import types as pgtypes
 from gateway.query.results import Column, ListRowSource, Notice, Result
 from gateway.sql import statements as st
 from pipelines import commands as pipeline_commands
+from sources.schema_decoders import SCHEMA_FORMATS, schema_columns
 
 TEST_CONNECTION_TIMEOUT_S = PROBE_TIMEOUT_S
 
@@ -54,12 +57,28 @@ def _result(outcome: Outcome) -> Result:
     return Result(outcome.tag, notices=[Notice(text) for text in outcome.notices])
 
 
+async def _schema_source_columns(
+    catalog: Catalog, statement: st.CreateConnectionStatement
+) -> tuple[tuple[str, str], ...]:
+    """The declared columns, or for an Avro/Protobuf source declaring none, its schema's columns."""
+    options = dict(statement.options)
+    fmt = options.get("format", "").strip().lower()
+    if statement.columns or options.get("type", "").strip().lower() != "source" or fmt not in SCHEMA_FORMATS:
+        return statement.columns
+    secrets = {secret.name for secret in await catalog.store.list_secrets()}
+    validated = validate_connection_options(statement.options, secret_exists=secrets.__contains__)
+    draft = ConnectionRecord(
+        statement.name, statement.connector, (), statement.options, statement.sql, now(), now()
+    )
+    return tuple(await schema_columns(validated, await catalog.resolve_options(draft)))
+
+
 async def execute(catalog: Catalog, statement: DdlStatement) -> Result:
     if isinstance(statement, st.CreateConnectionStatement):
         outcome = await catalog.create_connection(
             statement.name,
             statement.connector,
-            statement.columns,
+            await _schema_source_columns(catalog, statement),
             statement.options,
             sql=statement.sql,
             if_not_exists=statement.if_not_exists,

@@ -592,6 +592,7 @@ class _Attempt:
         assert reader is not None
         status = self.status
         records = fetched.records()
+        await reader.prepare(fetched.values())
         rejected = SourceBatch([], [], {})
         rows = []
         failure = None

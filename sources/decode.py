@@ -206,6 +206,8 @@ def payload_columns(declared: Sequence[ColumnDef], fmt: str) -> list[PayloadColu
         if not declared:
             return [PayloadColumn(name, pg.BYTEA, "BLOB", "bytea") for name in RAW_COLUMNS]
         return [_raw_column(column) for column in declared]
+    if fmt in ("avro", "protobuf") and declared:  # columns from the schema, at CREATE CONNECTION
+        return [declared_column(column) for column in declared]
     raise FeatureNotSupported(
         f'format "{fmt}" is not supported for Kafka sources yet',
         hint="The formats json and raw work today: format = 'json' or format = 'raw'.",

@@ -49,7 +49,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -69,7 +69,8 @@ from gateway.errors import (
     UndefinedObject,
 )
 from gateway.protocol import types as pg
-from sources.decode import PayloadColumn, make_decoder, payload_columns
+from sources.decode import PayloadColumn, RecordDecoder, make_decoder, payload_columns
+from sources.schema_decoders import SCHEMA_FORMATS, SchemaDecoder
 
 __all__ = [
     "HEADERS_DUCKDB_TYPE",
@@ -182,11 +183,11 @@ class KafkaSourceReader:
         self.fail_on_missing = self.format == "json" and options.boolean("json.fail_on_missing")
         self.columns: list[tuple[str, int]] = [(c.name, c.oid) for c in payload] + list(METADATA_COLUMNS)
         self.duckdb_types: list[str] = [c.duckdb_type for c in payload] + list(METADATA_DUCKDB_TYPES)
-        self.decoder = make_decoder(
-            payload,
-            self.format,
-            fail_on_missing=self.fail_on_missing,
-        )
+        self.decoder: RecordDecoder
+        if self.format in SCHEMA_FORMATS:
+            self.decoder = SchemaDecoder(options, resolved, [(c.name, c.type_sql) for c in declared])
+        else:
+            self.decoder = make_decoder(payload, self.format, fail_on_missing=self.fail_on_missing)
         self.bootstrap_servers: tuple[str, ...] = options.servers("bootstrap_servers")
         self.group_id: str = options.string("group_id") or f"laminar-{connection}"
         self.start_offset: str = options.string("start_offset") or "earliest"
@@ -210,6 +211,11 @@ class KafkaSourceReader:
             fetch_max_wait_ms=FETCH_MAX_WAIT_MS,
             **self.security,
         )
+
+    async def prepare(self, values: Iterable[bytes | None]) -> None:
+        """Before decoding these values: fetch what an Avro/Protobuf source needs from the registry."""
+        if isinstance(self.decoder, SchemaDecoder):
+            await self.decoder.prepare(values)
 
     def row_of(self, record: Any) -> tuple[object, ...]:
         """The row of one consumed record: payload columns, then metadata columns. Raises the
@@ -406,6 +412,7 @@ class _BoundedRead:
                         if self.starts[tp.partition] is None:
                             self.starts[tp.partition] = end
             for tp, records in fetched.items():
+                await self.reader.prepare(record.value for record in records)
                 if self._take(tp.partition, records):
                     return
             if not announced and len(self.ends) == len(assigned):
