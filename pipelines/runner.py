@@ -311,6 +311,9 @@ class _Attempt:
         )
         for output in plan.outputs:
             sink = await self.runner.sinks.sink_for(output.sink)
+            # Avro/Protobuf sinks: the output must fit the registered schema (so CREATE PIPELINE,
+            # which waits for this first attempt, reports a misfit instead of the first write).
+            await sink.check_output([SinkColumn(column.name, column.type_oid) for column in output.columns])
             await sink.start()  # exactly-once: fences a previous owner before offsets are read
             self.sinks.append(sink)
             if output.sink.name == plan.transactional_sink:

@@ -204,6 +204,14 @@ class KafkaSink:
             exclude=excluded,
         )
 
+    async def check_output(self, columns: Sequence[SinkColumn]) -> None:
+        """At CREATE PIPELINE: can this sink write rows of these columns? (Avro/Protobuf: the
+        registered schema must take them; 42804 listing the fields that do not fit.)"""
+        if self._schemas is not None:
+            routing = self._routing(columns)
+            pairs = [(c.name, c.type_oid) for c in columns]
+            await self._schemas.check_fits(pairs, self._excluded(columns, routing))
+
     @staticmethod
     def _excluded(columns: Sequence[SinkColumn], routing: dict[str, int]) -> set[str]:
         """Routing columns: they steer records and never reach the message value."""

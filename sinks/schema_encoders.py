@@ -104,6 +104,14 @@ class SchemaEncoders:
         message, indexes = protobuf_format.message_class(descriptors, self.message)
         return protobuf_format.ProtobufEncoder(columns, message, latest.id, indexes, exclude=exclude)
 
+    async def check_fits(self, columns: Sequence[tuple[str, int]], exclude: Collection[str]) -> None:
+        """At CREATE PIPELINE: raise 42804 (listing what does not fit) when the output cannot be
+        written with the subject's latest schema; nothing to check when the sink registers its own
+        (auto.register.schemas), so a check never registers anything."""
+        if self.format == "avro" and self.auto_register:
+            return
+        await self.value_encoder(columns, exclude)  # builds the encoder, which checks the fit
+
     def _check(self, found: str, wanted: str, subject: str) -> None:
         if found.upper() != wanted:
             raise errors.DatatypeMismatch(
