@@ -54,6 +54,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/pgwire.py
 	$(BIN)/python bench/sink.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/formats.py
 
 clean:
 	rm -rf $(VENV) laminar-data .mypy_cache .ruff_cache .pytest_cache

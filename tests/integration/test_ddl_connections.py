@@ -1,10 +1,11 @@
 """CREATE/ALTER/DROP/SHOW CONNECTION through real clients, against both catalog stores.
 
 Every CREATE CONNECTION statement of the Kafka sink page (``shared/spec/kafka-sink.md``) is taken
-from the page itself and run unchanged: the avro and protobuf ones are refused with 0A000 until
-issue 6 implements those formats, every other one is created, and what SHOW prints must recreate
-the same connection. The rest covers declared columns, IF [NOT] EXISTS, ALTER ... SET/RESET, DROP,
-DDL inside a transaction block, and DDL from many sessions at once.
+from the page itself and run unchanged: all 19 are created (the avro and protobuf sinks too, since
+issue 6), and what SHOW prints must recreate the same connection. ALTER turns a json sink or source
+into an avro or protobuf one, and a source declaring its columns is created with either format
+(no registry is asked then). The rest covers declared columns, IF [NOT] EXISTS, ALTER ... SET/RESET,
+DROP, DDL inside a transaction block, and DDL from many sessions at once.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ pytestmark = pytest.mark.integration
 SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "spec" / "kafka-sink.md"
 SPEC_SECRETS = {"sr_key": "spec-registry-key-7f3a", "sr_secret": "spec-registry-secret-91bc"}
 SHOW_CONNECTIONS_COLUMNS = ["name", "type", "format", "topic", "bootstrap_servers"]
-# The spec's statements whose format Laminar does not support yet (issue 6), by connection name.
-NOT_YET_SUPPORTED = {"kafka_avro_sink": "avro", "kafka_protobuf_sink": "protobuf"}
-NOT_YET_HINT = "The formats json and raw work today: format = 'json' or format = 'raw'."
+# The spec's Schema Registry sinks (issue 6), by connection name: accepted like every other sink.
+SCHEMA_SINKS = {"kafka_avro_sink": "avro", "kafka_protobuf_sink": "protobuf"}
 # One option per line in the spec: bare or quoted name, '=', a quoted value, then ',' or a comment.
 OPTION_LINE = re.compile(r"^\s*('?)([A-Za-z_][\w.]*)\1\s*=\s*'((?:[^']|'')*)'")
 
@@ -158,15 +158,6 @@ def expect_error(conn: Conn, statement: str, sqlstate: str, fragment: str) -> ps
 
 
 # --- the spec's statements -----------------------------------------------------------------------
-def expect_not_yet_supported(conn: Conn, statement: str, fmt: str) -> None:
-    with pytest.raises(psycopg.errors.FeatureNotSupported) as info:
-        conn.execute(statement)
-    diag = info.value.diag
-    assert info.value.sqlstate == "0A000"
-    assert diag.message_primary == f'format "{fmt}" is not supported yet'
-    assert diag.message_hint == NOT_YET_HINT
-
-
 async def test_every_spec_create_connection_runs_unchanged_and_round_trips(
     catalog_gateway: CatalogGateway,
 ) -> None:
@@ -176,22 +167,17 @@ async def test_every_spec_create_connection_runs_unchanged_and_round_trips(
     formats = {
         connection_name(statement): dict(option_pairs(statement))["format"] for statement in statements
     }
-    assert {name: fmt for name, fmt in formats.items() if fmt in {"avro", "protobuf"}} == NOT_YET_SUPPORTED
-    supported = [(s, n) for s, n in zip(statements, names, strict=True) if n not in NOT_YET_SUPPORTED]
-    assert len(supported) == 17
+    assert {name: fmt for name, fmt in formats.items() if fmt in {"avro", "protobuf"}} == SCHEMA_SINKS
+    supported = list(zip(statements, names, strict=True))
+    assert len(supported) == 19
     with catalog_gateway.connect() as conn:
-        # With the secrets present the avro statement is valid, so only its format refuses it.
+        # The avro statement names secrets; with them present it is valid as written.
         for secret, value in SPEC_SECRETS.items():
             assert conn.execute(f"CREATE SECRET {secret} AS '{value}'").statusmessage == "CREATE SECRET"
-        for statement, name in zip(statements, names, strict=True):
-            if name in NOT_YET_SUPPORTED:
-                expect_not_yet_supported(conn, statement, NOT_YET_SUPPORTED[name])
-                assert catalog_row(conn, name) is None
-            else:
-                assert conn.execute(statement).statusmessage == "CREATE CONNECTION", statement
+        for statement, _ in supported:
+            assert conn.execute(statement).statusmessage == "CREATE CONNECTION", statement
         shown = show_connections(conn)
         assert {name for _, name in supported} <= set(shown)
-        assert not set(NOT_YET_SUPPORTED) & set(shown)
         for statement, name in supported:
             options = dict(option_pairs(statement))
             assert shown[name] == (
@@ -206,6 +192,8 @@ async def test_every_spec_create_connection_runs_unchanged_and_round_trips(
                 assert f"{option} = '{value}'" in create_sql or f"'{option}' = '{value}'" in create_sql, (
                     f"{option} = '{value}' missing from SHOW CREATE CONNECTION {name}:\n{create_sql}"
                 )
+            for secret_value in SPEC_SECRETS.values():
+                assert secret_value not in create_sql
             before = catalog_row(conn, name)
             assert conn.execute(f"DROP CONNECTION {name}").statusmessage == "DROP CONNECTION"
             assert catalog_row(conn, name) is None
@@ -216,22 +204,12 @@ async def test_every_spec_create_connection_runs_unchanged_and_round_trips(
         for _, name in supported:
             conn.execute(f"DROP CONNECTION {name}")
 
-    # The supported statements as one simple-protocol script from asyncpg, then the refused ones.
+    # The statements as one simple-protocol script from asyncpg.
     aconn = await catalog_gateway.connect_asyncpg()
     try:
         await aconn.execute("\n".join(statement for statement, _ in supported))
         listed = {row["name"] for row in await aconn.fetch("SHOW CONNECTIONS")}
         assert {name for _, name in supported} <= listed
-        for statement, name in zip(statements, names, strict=True):
-            if name not in NOT_YET_SUPPORTED:
-                continue
-            with pytest.raises(asyncpg.exceptions.FeatureNotSupportedError) as info:
-                await aconn.execute(statement)
-            assert info.value.sqlstate == "0A000"
-            assert info.value.args[0] == f'format "{NOT_YET_SUPPORTED[name]}" is not supported yet'
-            assert info.value.hint == NOT_YET_HINT
-        listed = {row["name"] for row in await aconn.fetch("SHOW CONNECTIONS")}
-        assert not set(NOT_YET_SUPPORTED) & listed
         for _, name in supported:
             assert await aconn.execute(f"DROP CONNECTION {name}") == "DROP CONNECTION"
         for secret in SPEC_SECRETS:
@@ -330,7 +308,7 @@ def test_alter_of_unknown_connection_is_42704(catalog_gateway: CatalogGateway) -
         ),
         ("SET ('security.protocol' = 'SASL_SSL')", "22023"),
         ("SET ('sasl.mechanism' = 'PLAIN')", "22023"),
-        ("SET (format = 'avro', 'schema_registry.endpoint' = 'http://127.0.0.1:8081')", "0A000"),
+        ("SET (format = 'avro')", "22023"),  # an avro sink needs schema_registry.endpoint
         ("SET (bootstrap_servers = '${secret:no_such_secret}')", "22023"),
         ("RESET (topic)", "22023"),
         ("RESET (format)", "22023"),
@@ -349,28 +327,54 @@ def test_invalid_alter_leaves_the_connection_unchanged(
         assert show_create(conn, "stable_conn") == before_sql
 
 
-@pytest.mark.parametrize(
-    ("change", "fmt"),
-    [
-        ("SET (format = 'avro', 'schema_registry.endpoint' = 'http://127.0.0.1:8081')", "avro"),
-        (
-            "SET (format = 'protobuf', 'protobuf.message' = 'com.example.Event',"
-            " 'protobuf.descriptor_file' = '/etc/laminar/events.desc')",
-            "protobuf",
-        ),
-    ],
-)
-def test_alter_to_a_format_not_supported_yet_is_0a000(
+FORMAT_CHANGES = [
+    ("SET (format = 'avro', 'schema_registry.endpoint' = 'http://127.0.0.1:8081')", "avro"),
+    (
+        "SET (format = 'protobuf', 'protobuf.message' = 'com.example.Event',"
+        " 'protobuf.descriptor_file' = '/etc/laminar/events.desc')",
+        "protobuf",
+    ),
+]
+
+
+@pytest.mark.parametrize("kind", ["sink", "source"])
+@pytest.mark.parametrize(("change", "fmt"), FORMAT_CHANGES)
+def test_alter_to_avro_or_protobuf_is_accepted(
+    catalog_gateway: CatalogGateway, change: str, fmt: str, kind: str
+) -> None:
+    name = f"{kind}_becomes_{fmt}"
+    # The source declares its columns: recreating it from SHOW CREATE then asks no registry.
+    columns = "(id BIGINT) " if kind == "source" else ""
+    with catalog_gateway.connect() as conn:
+        conn.execute(f"CREATE CONNECTION {name} {columns}{kafka_options('formats', kind=kind)}")
+        assert conn.execute(f"ALTER CONNECTION {name} {change}").statusmessage == "ALTER CONNECTION"
+        assert show_connections(conn)[name] == (name, kind, fmt, "formats", "127.0.0.1:9092")
+        create_sql = show_create(conn, name)
+        assert f"format = '{fmt}'" in create_sql
+        for option, value in re.findall(r"'([\w.]+)' = '([^']*)'", change):
+            assert f"'{option}' = '{value}'" in create_sql, create_sql
+        before = catalog_row(conn, name)
+        conn.execute(f"DROP CONNECTION {name}")
+        assert conn.execute(create_sql).statusmessage == "CREATE CONNECTION"
+        assert catalog_row(conn, name) == before
+        conn.execute(f"DROP CONNECTION {name}")
+
+
+@pytest.mark.parametrize(("change", "fmt"), FORMAT_CHANGES)
+def test_avro_or_protobuf_source_with_declared_columns_is_created(
     catalog_gateway: CatalogGateway, change: str, fmt: str
 ) -> None:
+    name = f"declared_{fmt}_source"
+    options = change.removeprefix("SET (").removesuffix(")").replace(f"format = '{fmt}', ", "")
+    declared = kafka_options("formats", kind="source", fmt=fmt, extra=options)
     with catalog_gateway.connect() as conn:
-        conn.execute(f"CREATE CONNECTION IF NOT EXISTS becomes_{fmt} {kafka_options('formats')}")
-        before_row, before_sql = catalog_row(conn, f"becomes_{fmt}"), show_create(conn, f"becomes_{fmt}")
-        expect_not_yet_supported(conn, f"ALTER CONNECTION becomes_{fmt} {change}", fmt)
-        assert catalog_row(conn, f"becomes_{fmt}") == before_row
-        assert show_create(conn, f"becomes_{fmt}") == before_sql
-        assert "format = 'json'" in before_sql
-        conn.execute(f"DROP CONNECTION becomes_{fmt}")
+        statement = f"CREATE CONNECTION {name} (id BIGINT, note TEXT) {declared}"
+        assert conn.execute(statement).statusmessage == "CREATE CONNECTION"
+        row = conn.execute(
+            "SELECT columns, type, format FROM system.connections WHERE name = %s", (name,)
+        ).fetchone()
+        assert row == (["id", "note"], "source", fmt)
+        conn.execute(f"DROP CONNECTION {name}")
 
 
 def test_drop_connection_variants(catalog_gateway: CatalogGateway) -> None:

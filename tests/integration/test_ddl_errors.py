@@ -2,9 +2,9 @@
 
 The cases cover the option schemas (unknown options with "Did you mean", bad enum values listing
 what is allowed, bad numbers, booleans, broker lists, URLs and durations, missing and conflicting
-options, SASL credentials), the formats not supported yet (avro and protobuf: 0A000, but only once
-their options are valid, so a bad option is still reported as what it is), connectors, columns,
-syntax, secrets, users and objects that do not exist or already do.
+options, SASL credentials; avro and protobuf connections, accepted for sinks and sources since
+issue 6, still need theirs), connectors, columns, syntax, secrets, users and objects that do not
+exist or already do.
 The expected texts are the ones :mod:`catalog.options`, :mod:`sinks.options`,
 :mod:`sources.options` and :mod:`catalog.service` write. Every case runs on both catalog stores,
 and the catalog (connections, secrets, users) is compared before and after.
@@ -28,7 +28,6 @@ SINK = f"{B}, topic = 't', type = 'sink', format = 'json'"
 SOURCE = f"{B}, topic = 't', type = 'source', format = 'json'"
 REGISTRY = "'schema_registry.endpoint' = 'http://127.0.0.1:8081'"
 SASL = "'security.protocol' = 'SASL_PLAINTEXT', 'sasl.mechanism' = 'SCRAM-SHA-256'"
-NOT_YET_HINT = "The formats json and raw work today: format = 'json' or format = 'raw'."
 URL_PASSWORD = "hunter2-in-a-url"
 
 
@@ -383,27 +382,26 @@ CASES = [
         "22023",
         ('option "schema_registry.api_secret" must be a secret reference', "CREATE SECRET"),
     ),
-    # -- formats not supported yet (issue 6): 0A000 once the options are valid ---------------------
+    # -- avro and protobuf sources (accepted since issue 6) still need their options ----------------
     Case(
-        "format_avro_not_supported_yet",
-        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'sink', format = 'avro', {REGISTRY},"
-        " 'schema_registry.api_key' = '${secret:err_key}',"
-        " 'schema_registry.api_secret' = '${secret:err_key}')",
-        "0A000",
-        ('format "avro" is not supported yet', NOT_YET_HINT),
+        "source_avro_without_registry",
+        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'source', format = 'avro')",
+        "22023",
+        ("format 'avro' needs option \"schema_registry.endpoint\"",),
     ),
     Case(
-        "format_protobuf_not_supported_yet",
-        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'sink', format = 'protobuf', {REGISTRY},"
+        "source_protobuf_without_registry_or_descriptor_file",
+        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'source', format = 'protobuf',"
         " 'protobuf.message' = 'com.example.Event')",
-        "0A000",
-        ('format "protobuf" is not supported yet', NOT_YET_HINT),
+        "22023",
+        ('format \'protobuf\' needs option "schema_registry.endpoint" or "protobuf.descriptor_file"',),
     ),
     Case(
-        "source_format_avro_not_supported_yet",
-        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'source', format = 'AVRO', {REGISTRY})",
-        "0A000",
-        ('format "avro" is not supported yet', NOT_YET_HINT),
+        "source_avro_with_sink_only_value_subject",
+        f"CREATE CONNECTION bad TO kafka ({B}, topic = 't', type = 'source', format = 'avro', {REGISTRY},"
+        " 'value_subject' = 't-value')",
+        "42704",
+        ('unknown option "value_subject" for a Kafka source connection',),
     ),
     Case(
         "duplicate_secret", "CREATE SECRET err_key AS 'again'", "42710", ('secret "err_key" already exists',)

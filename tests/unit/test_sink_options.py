@@ -101,19 +101,27 @@ def test_every_spec_connection_validates(connection: SpecConnection) -> None:
     assert set(validated.values) == {spec.name for spec in describe_options("sink")}
 
 
-def test_only_the_spec_avro_and_protobuf_connections_are_refused_as_not_supported_yet() -> None:
-    # The schema accepts them (above); the catalog refuses them at CREATE/ALTER until issue 6.
-    hint = "The formats json and raw work today: format = 'json' or format = 'raw'."
-    refused: dict[str, tuple[str, str, str | None]] = {}
+def test_every_spec_sink_connection_passes_the_format_check() -> None:
+    # Avro and Protobuf sinks are written since issue 6: no spec connection is refused any more.
     for connection in SPEC_CONNECTIONS:
-        try:
-            check_format_supported(validate(connection.options))
-        except LaminarError as exc:
-            refused[connection.name] = (exc.sqlstate, exc.message, exc.hint)
-    assert refused == {
-        "kafka_avro_sink": ("0A000", 'format "avro" is not supported yet', hint),
-        "kafka_protobuf_sink": ("0A000", 'format "protobuf" is not supported yet', hint),
-    }
+        check_format_supported(validate(connection.options))
+
+
+SINK_ONLY = frozenset({"value_subject", "auto.register.schemas"})
+
+
+@pytest.mark.parametrize("name", ["kafka_avro_sink", "kafka_protobuf_sink"])
+def test_avro_and_protobuf_sources_pass_the_format_check_too(name: str) -> None:
+    # The spec's connection as a source (sink-only options left out): sources decode both formats
+    # since issue 6, so the check that refused them with 0A000 refuses nothing now.
+    options = [
+        (option, "source" if option == "type" else value)
+        for option, value in BY_NAME[name].options
+        if option not in SINK_ONLY
+    ]
+    validated = validate(options)
+    assert validated.connection_type == "source"
+    check_format_supported(validated)
 
 
 def test_every_option_name_in_the_spec_is_in_the_schema() -> None:
