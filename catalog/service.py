@@ -37,14 +37,6 @@ class Outcome:
     notices: tuple[str, ...] = ()
 
 
-def check_format_supported(options: ValidatedOptions) -> None:
-    """Refuse a connection whose format Laminar cannot encode or decode yet (0A000), at CREATE and
-    ALTER time rather than when the connection is first used. Runs after the options validated,
-    so a bad avro or protobuf option is still reported as what it is."""
-    fmt = options.string("format")
-    del options, fmt  # every format is supported for sinks and sources now
-
-
 def _check_columns(columns: Sequence[tuple[str, str]]) -> tuple[ColumnDef, ...]:
     seen: set[str] = set()
     result = []
@@ -113,7 +105,7 @@ class Catalog:
                 hint=f"Laminar connects to: {', '.join(CONNECTORS)}.",
             )
         column_defs = _check_columns(columns)
-        check_format_supported(await self._validate(options, column_defs))
+        await self._validate(options, column_defs)
         if await self.store.get_connection(name) is not None:
             if if_not_exists:
                 return Outcome("CREATE CONNECTION", (f'connection "{name}" already exists, skipping',))
@@ -140,7 +132,7 @@ class Catalog:
             del options[option]
         options.update(set_options)
         merged = tuple(options.items())
-        check_format_supported(await self._validate(merged, record.columns))
+        await self._validate(merged, record.columns)
         updated = dataclasses.replace(record, options=merged, updated_at=now())
         updated = dataclasses.replace(updated, sql=render_connection(updated))
         await self.store.replace_connection(updated)

@@ -16,7 +16,7 @@ from sqlglot.errors import ParseError
 
 from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
-from catalog.service import Catalog, check_format_supported
+from catalog.service import Catalog
 from gateway.errors import LaminarError
 from gateway.query.engine import QueryEngine
 from gateway.sql.dialect import parse
@@ -78,6 +78,5 @@ async def reader_for(catalog: Catalog, record: ConnectionRecord) -> KafkaSourceR
     options = validate_connection_options(
         record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
     )
-    check_format_supported(options)
     resolved = await catalog.resolve_options(record)
     return KafkaSourceReader(record.name, options, resolved, record.columns)

@@ -12,7 +12,7 @@ import datetime as dt
 
 from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
-from catalog.service import Catalog, check_format_supported
+from catalog.service import Catalog
 from gateway import errors
 from sinks.kafka_sink import KafkaSink
 from sinks.metrics import ProducerMetrics
@@ -42,7 +42,6 @@ class SinkRegistry:
         options = validate_connection_options(
             record.options, secret_exists=secrets.__contains__, columns=[c.name for c in record.columns]
         )
-        check_format_supported(options)  # a catalog written before a format was refused
         if options.connection_type != "sink":
             raise errors.WrongObjectType(
                 f'connection "{record.name}" is a {options.connection_type}; '
