@@ -132,7 +132,14 @@ class Catalog:
             del options[option]
         options.update(set_options)
         merged = tuple(options.items())
-        await self._validate(merged, record.columns)
+        validated = await self._validate(merged, record.columns)
+        fmt = validated.string("format")
+        if validated.connection_type == "source" and fmt in ("avro", "protobuf") and not record.columns:
+            # CREATE takes such a source's columns from the registry; ALTER cannot give it any.
+            raise errors.FeatureNotSupported(
+                f'source "{name}" declares no columns, so it cannot become format {fmt} by ALTER',
+                hint="DROP and CREATE it again with the new format: its columns then come from the schema.",
+            )
         updated = dataclasses.replace(record, options=merged, updated_at=now())
         updated = dataclasses.replace(updated, sql=render_connection(updated))
         await self.store.replace_connection(updated)

@@ -475,3 +475,20 @@ async def test_twenty_sessions_racing_for_one_name_one_wins(catalog_gateway: Cat
         assert f"topic = 'winner_{winner}'" in shown["create_sql"]
     finally:
         await asyncio.gather(*(session.close() for session in sessions))
+
+
+def test_a_source_without_columns_cannot_become_avro_by_alter(catalog_gateway: CatalogGateway) -> None:
+    """CREATE takes an Avro/Protobuf source's columns from the registry; ALTER has none to give."""
+    with catalog_gateway.connect() as conn:
+        conn.execute(f"CREATE CONNECTION bare_source {kafka_options('bare', kind='source')}")
+        before = show_create(conn, "bare_source")
+        with pytest.raises(psycopg.errors.FeatureNotSupported) as raised:
+            conn.execute(
+                "ALTER CONNECTION bare_source SET (format = 'avro', "
+                "'schema_registry.endpoint' = 'http://127.0.0.1:8081')"
+            )
+        assert raised.value.sqlstate == "0A000"
+        assert raised.value.diag.message_primary == (
+            'source "bare_source" declares no columns, so it cannot become format avro by ALTER'
+        )
+        assert show_create(conn, "bare_source") == before
