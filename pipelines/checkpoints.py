@@ -45,10 +45,17 @@ READ_TIMEOUT_S: Final = 30.0
 class Checkpoint:
     watermark_us: int | None
     maxima: dict[int, int] = field(default_factory=dict)  # partition -> largest event time seen
+    # partition -> offset after the last record read: a replay reads records again up to there,
+    # and those were counted (late or not) the first time
+    read: dict[int, int] = field(default_factory=dict)
 
     def record(self, key: str) -> Record:
         value = orjson.dumps(
-            {"watermark_us": self.watermark_us, "maxima": {str(p): m for p, m in self.maxima.items()}}
+            {
+                "watermark_us": self.watermark_us,
+                "maxima": {str(p): m for p, m in self.maxima.items()},
+                "read": {str(p): o for p, o in self.read.items()},
+            }
         )
         return Record(key.encode(), value, (), int(time.time() * 1000))
 
@@ -56,8 +63,9 @@ class Checkpoint:
     def parse(cls, value: bytes) -> Checkpoint:
         data = orjson.loads(value)
         maxima = {int(p): int(m) for p, m in dict(data.get("maxima") or {}).items()}
+        read = {int(p): int(o) for p, o in dict(data.get("read") or {}).items()}
         watermark = data.get("watermark_us")
-        return cls(None if watermark is None else int(watermark), maxima)
+        return cls(None if watermark is None else int(watermark), maxima, read)
 
 
 async def ensure_topic(bootstrap_servers: Sequence[str], security: Mapping[str, Any]) -> None:

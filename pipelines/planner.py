@@ -140,7 +140,7 @@ def _check_stateless(query: exp.Expression) -> None:
     for found, what in problems:
         if found:
             hint = (
-                "Windowed aggregation (GROUP BY ..., TUMBLE(ts, INTERVAL '1 hour')) is not supported yet."
+                "Group by an event-time window as well: GROUP BY ..., TUMBLE(ts, INTERVAL '1 hour')."
                 if what in ("GROUP BY", "aggregate functions")
                 else "Pipelines transform each record on its own (projection, WHERE, CASE, functions)."
             )

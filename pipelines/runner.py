@@ -638,7 +638,9 @@ class _Attempt:
             low = await self.window.low_offsets()
             for tp, position in offsets.items():
                 offsets[tp] = min(position, low.get(tp.partition, position))
-            checkpoint = self.window.checkpoint()
+            checkpoint = self.window.checkpoint(
+                {tp.partition: offset for tp, offset in self.positions.items()}
+            )
             if checkpoint == self._checkpointed:
                 checkpoint = None
         changed = {tp: offset for tp, offset in offsets.items() if self.committed.get(tp) != offset}

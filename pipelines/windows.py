@@ -193,8 +193,11 @@ def plan_windowed(
             f'{spec.kind} needs a timestamp column, and "{spec.time_column}" is not one',
             hint="Declare the event-time column as timestamptz, or use _kafka_timestamp.",
         )
-    # The state keeps every payload column the query may read, plus where each row came from.
-    kept = [name for name, _, _ in source_columns if name not in ("_kafka_headers",)]
+    # The state keeps the columns the SELECT reads (after its WHERE), plus where each row came from.
+    read = {column.name for column in query.find_all(exp.Column)}
+    if any(isinstance(star, exp.Star) for star in query.find_all(exp.Star)):
+        read |= set(by_name)  # SELECT *: every column (a grouped query rarely has one)
+    kept = [name for name, _, _ in source_columns if name in read and name != "_kafka_headers"]
     for needed in ("_kafka_partition", "_kafka_offset"):
         if needed not in kept:
             kept.append(needed)
@@ -289,6 +292,8 @@ class WindowState:
         self.engine = engine
         self.source_name = source_name
         self.watermark = watermark
+        self._emitted_through: int | None = None  # the watermark of the last emission
+        self._replay_until: dict[int, int] = {}  # partition -> offset read before a restart
 
     def _assign_sql(self) -> str:
         """The batch's rows with their window start(s), as DuckDB SQL over the ingest select."""
@@ -318,6 +323,7 @@ class WindowState:
         size = spec.size_us
         watermark = self.watermark.value_us
         assign = self._assign_sql()
+        replayed = self._replayed_until_sql()
         source = _quoted(self.source_name)
         time_column = _quoted(spec.time_column)
 
@@ -326,12 +332,18 @@ class WindowState:
                 late = 0
                 cursor.execute(f"INSERT INTO {STATE_TABLE} {assign}")
             else:
+                # The batch's rows with their windows, computed once: some are late, the rest kept.
+                # A record is late when none of its windows is open any more (HOP: all of them);
+                # records a replay reads again were counted when first read.
+                cursor.execute(f"CREATE OR REPLACE TEMP TABLE laminar_assigned AS {assign}")
                 counted = cursor.execute(
-                    f"SELECT count(*) FROM ({assign}) a WHERE a.{WINDOW_START_US} + {size} <= {watermark}"  # noqa: S608
+                    f"SELECT count(*) FROM (SELECT max({WINDOW_START_US}) AS last FROM laminar_assigned "  # noqa: S608
+                    f"WHERE _kafka_offset >= {replayed} GROUP BY _kafka_partition, _kafka_offset) "
+                    f"WHERE last + {size} <= {watermark}"
                 ).fetchone()
                 cursor.execute(
-                    f"INSERT INTO {STATE_TABLE} SELECT * FROM ({assign}) a "  # noqa: S608
-                    f"WHERE a.{WINDOW_START_US} + {size} > {watermark}"
+                    f"INSERT INTO {STATE_TABLE} SELECT * FROM laminar_assigned "  # noqa: S608
+                    f"WHERE {WINDOW_START_US} + {size} > {watermark}"
                 )
                 late = int(counted[0]) if counted else 0
             maxima = cursor.execute(
@@ -352,8 +364,9 @@ class WindowState:
     async def emit(self) -> list[Row]:
         """The results of every window the watermark has passed; their rows leave the state."""
         watermark = self.watermark.value_us
-        if watermark is None:
-            return []
+        if watermark is None or watermark == self._emitted_through:
+            return []  # the watermark has not moved: no window closed since the last emission
+        self._emitted_through = watermark
         size = self.plan.spec.size_us
         closed = f"{WINDOW_START_US} + {size} <= {watermark}"
         emit = self.plan.emit
@@ -366,14 +379,23 @@ class WindowState:
         result: list[Row] = await self.engine.run_work(work)
         return result
 
-    def checkpoint(self) -> Checkpoint:
-        return Checkpoint(self.watermark.value_us, dict(self.watermark.maxima))
+    def checkpoint(self, read: Mapping[int, int]) -> Checkpoint:
+        """The watermark and, per partition, the offset after the last record read (``read``)."""
+        return Checkpoint(self.watermark.value_us, dict(self.watermark.maxima), dict(read))
 
     def restore(self, checkpoint: Checkpoint | None) -> None:
         """Continue from a checkpoint: windows ending at or before its watermark were emitted."""
         if checkpoint is not None:
             self.watermark.value_us = checkpoint.watermark_us
             self.watermark.maxima.update(checkpoint.maxima)
+            self._replay_until = dict(checkpoint.read)
+
+    def _replayed_until_sql(self) -> str:
+        """SQL of the offset before which a row's partition was read before the restart."""
+        if not self._replay_until:
+            return "-1"
+        arms = " ".join(f"WHEN {p} THEN {offset}" for p, offset in sorted(self._replay_until.items()))
+        return f"(CASE _kafka_partition {arms} ELSE -1 END)"
 
     async def low_offsets(self) -> dict[int, int]:
         """Per partition, the smallest offset of a row still in an open window."""

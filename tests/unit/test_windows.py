@@ -153,7 +153,9 @@ async def test_window_state_emits_each_closed_window_once_and_keeps_open_rows() 
         late = [("a", 9.0, T0 + 10 * minute, 0, 4), ("b", 1.0, T0 + 130 * minute, 0, 5)]
         assert await state.add(batches.runner(late), [0]) == (1, 0)  # 00:10 belongs to a closed window
         assert await state.emit() == [("b", 1, 4.0, T0 + hour, T0 + 2 * hour)]
-        assert state.checkpoint() == Checkpoint(state.watermark.value_us, {0: state.watermark.value_us})
+        assert state.checkpoint({0: 6}) == Checkpoint(
+            state.watermark.value_us, {0: state.watermark.value_us}, {0: 6}
+        )
     finally:
         engine.close()
 
