@@ -1,21 +1,29 @@
-"""Benchmark a stateless JSON pipeline (filter + projection) against hand-written aiokafka loops.
+"""Benchmark a stateless JSON pipeline (filter + projection) against hand-written aiokafka loops, and a
+windowed aggregation and its state memory next to it.
 
 This is a benchmark, not a test: run it from the repo root with
-`.venv/bin/python bench/pipeline.py [--records 1000000 | --quick] [--contenders batched,naive,alo,eos]
-[--stall-seconds 30] [--json PATH]`. It measures the first target of DESIGN.md §6: one partition of
-JSON records goes through `WHERE event_type = 'purchase'` and a projection to `(id, user_id, amount)`,
-and the input records per second are compared side by side, in one run, on one broker.
+`.venv/bin/python bench/pipeline.py [--records 1000000 | --quick]
+[--contenders batched,naive,alo,eos,windowed,state] [--stall-seconds 30] [--json PATH]`. It measures
+the first target of DESIGN.md §6: one partition of JSON records goes through
+`WHERE event_type = 'purchase'` and a projection to `(id, user_id, amount)`, and the input records per
+second are compared side by side, in one run, on one broker. In the same run it measures a windowed
+aggregation (issue #7) over the same input, and the gateway's memory for the state of one open window
+holding --records distinct keys.
 
 How it measures:
 
 1. It starts one Tansu broker (in-memory storage, free loopback port) and produces --records JSON
    records once into a 1-partition input topic, e.g.
    `{"id":7,"user_id":"u7","event_type":"purchase","amount":123.45,"ts":"2024-02-29T12:00:00.007+00:00"}`
-   (event types drawn with a fixed seed, about a third are purchases), uncompressed, in 16 KiB batches
+   (event types drawn with a fixed seed, about a third are purchases; user_id cycles through u0..u999;
+   record i has ts = 12:00 + i ms, so 1M records span 16 min 40 s), uncompressed, in 16 KiB batches
    (Kafka's default batch.size). While generating it notes which ids are purchases and their amounts:
-   that is what every contender must write.
-2. Each contender reads the whole input topic from offset 0 and writes the projection of the purchases
-   as JSON to its own fresh 1-partition output topic:
+   that is what every stateless contender must write. It also adds up, per (user_id, 1-minute window
+   aligned to the epoch), the count and the amounts in cents: what the windowed contender must write
+   for every window that ends at or before the largest ts (the watermark, no delay). The last minute's
+   windows stay open.
+2. Each stateless contender reads the whole input topic from offset 0 and writes the projection of the
+   purchases as JSON to its own fresh 1-partition output topic:
    - batched: a hand-written loop as a careful engineer writes it: `AIOKafkaConsumer` (no group, the
      partition assigned, sought to the beginning), `getmany(max_records=...)`, `orjson.loads`, filter,
      `orjson.dumps` of the projection appended to `producer.create_batch()` builders that go out with
@@ -31,24 +39,47 @@ How it measures:
    Both peers use the producer settings the Laminar sink derives from the same connection options
    (acks=all, idempotence, batch.size, linger.ms, compression: `ProducerSettings`), so all four write
    the same kind of output with the same guarantees.
+   Two more Laminar contenders:
+   - windowed: on the same gateway, over the same input, with its own connections (at-least-once sink):
+     `CREATE PIPELINE bench_win AS INSERT INTO bench_out_win SELECT user_id, count(*) AS n,
+     sum(amount) AS total, window_start FROM bench_src_win GROUP BY user_id, TUMBLE(ts, INTERVAL
+     '1 minute')`;
+   - state: a second 1-partition input topic of --records records with distinct user_id u0, u1, ...,
+     all with ts in the first 50 s of 12:00, and the same SELECT with TUMBLE(ts, INTERVAL '1 hour'), so
+     every record is a new key of one window that stays open. It runs on its own fresh gateway, so
+     memory freed by the pipelines before it cannot hide growth.
 3. Timing. A peer is timed from before its clients start until its last record is acknowledged. A
    Laminar pipeline is timed from just before `CREATE PIPELINE` until the output topic holds every
    expected record: the benchmark long-polls the output partition with raw Fetch requests and counts
    data records from the record-batch headers, leaving out transaction markers and counting a
    transaction's records only once its COMMIT marker is stored (Tansu does not hide aborted records,
-   DESIGN.md §2). Every POLL_STATE_S it reads `SELECT state, error, rows_in, rows_out FROM
-   system.pipelines` and stops with the pipeline's error when its state is 'failed'; it also stops
-   when the output has not grown for --stall-seconds. Afterwards the pipeline is dropped, so the next
-   contender runs alone. The watcher costs about 1% of a core.
-4. Verification. After each contender the whole output topic is read back (committed data only) and
-   every record must be a JSON object of exactly id, user_id and amount, for an id that is a purchase,
-   seen once, with the user_id and the amount (bit for bit) of that input record; the count must equal
-   the number of purchases. A contender that drops, duplicates or mangles records fails the run.
+   DESIGN.md §2). Every POLL_STATE_S it reads `SELECT state, error, rows_in, rows_out, rows_late,
+   rows_dropped FROM system.pipelines` and stops with the pipeline's error when its state is 'failed';
+   it also stops when neither the output nor rows_in has grown for --stall-seconds. The windowed
+   pipeline's clock stops when, in addition, rows_in has reached the input count (read at every poll
+   once the closed windows are all there), since the records of the open last minute produce no output.
+   The state pipeline's clock stops when rows_in reaches the input count; at every poll it also reads
+   the gateway's VmRSS. Afterwards the pipeline is dropped, so the next contender runs alone. The
+   watcher costs about 1% of a core.
+4. Verification. After each contender the whole output topic is read back (committed data only).
+   Stateless: every record must be a JSON object of exactly id, user_id and amount, for an id that is a
+   purchase, seen once, with the user_id and the amount (bit for bit) of that input record; the count
+   must equal the number of purchases. Windowed: every record must be a JSON object of exactly user_id,
+   n, total and window_start, for a closed (user_id, window start) seen once, with n equal to the
+   expected count and total within TOTAL_TOLERANCE of the expected sum (doubles added in no defined
+   order); the count must equal the number of closed (user, window) rows. State: the output topic must
+   be empty and rows_out, rows_late and rows_dropped 0. A contender that drops, duplicates or mangles
+   records fails the run.
 5. Report: the machine (cores, CPU model, Python, aiokafka, event loop), the workload, seconds, input and
    output records/s per contender, the seconds to a pipeline's first output record, the gateway's RSS
-   when ready and its peak RSS (VmHWM from /proc/<pid>/status) after each
-   pipeline, and the ratios alo/batched (target >= 1.0), alo/naive (target >= 2.5) and eos/alo
-   (target >= 0.8), each PASS or BELOW.
+   when ready and its peak RSS (VmHWM from /proc/<pid>/status) after each pipeline, the final
+   system.pipelines row of each pipeline, the ratios alo/batched (target >= 1.0), alo/naive
+   (target >= 2.5) and eos/alo (target >= 0.8), each PASS or BELOW, and windowed/alo (no target). For
+   the state contender: VmRSS before CREATE PIPELINE (connections created), when rows_in reached the
+   input count, the growth in MiB and bytes per key (what the pipeline costs with its state: consumer,
+   DuckDB engine, batches in flight, producer, and the window's rows), VmRSS along the way (the last
+   poll before the first record was read, then at each quarter of the keys), and VmRSS right after
+   DROP PIPELINE.
 
 Broker, gateway and temp dir are removed at the end, also on error or Ctrl-C. The exit code is 0 whatever
 the figures are. It is 1 when a contender failed to run or its output did not verify; the figures of the
@@ -109,22 +140,31 @@ except ImportError:  # the gateway runs on uvloop when it is installed; so does 
 
 DEFAULT_RECORDS = 1_000_000
 QUICK_RECORDS = 100_000
-CONTENDERS = ("batched", "naive", "alo", "eos")
+CONTENDERS = ("batched", "naive", "alo", "eos", "windowed", "state")
 LABELS = {
     "batched": "aiokafka getmany + create_batch/send_batch",
     "naive": "aiokafka async for + await send()",
     "alo": "Laminar pipeline, at-least-once",
     "eos": "Laminar pipeline, exactly-once",
+    "windowed": "Laminar pipeline, TUMBLE 1 minute, alo",
+    "state": "Laminar window state, distinct keys",
 }
-TARGETS = (  # (numerator, denominator, minimum ratio): DESIGN.md §6
-    ("alo", "batched", 1.0),
+PIPELINES = {"alo": "bench_alo", "eos": "bench_eos", "windowed": "bench_win", "state": "bench_state"}
+TARGETS: tuple[tuple[str, str, float | None], ...] = (  # (numerator, denominator, minimum ratio)
+    ("alo", "batched", 1.0),  # the three targets of DESIGN.md §6
     ("alo", "naive", 2.5),
     ("eos", "alo", 0.8),
+    ("windowed", "alo", None),  # no target: what a windowed aggregation costs next to a stateless one
 )
 
 EVENT_TYPES = ("purchase", "view", "click")
 SEED = 20240229
-BASE_TIME = dt.datetime(2024, 2, 29, 12, 0, tzinfo=dt.UTC)
+BASE_TIME = dt.datetime(2024, 2, 29, 12, 0, tzinfo=dt.UTC)  # record i has ts = BASE_TIME + i ms
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+BASE_MS = (BASE_TIME - EPOCH) // dt.timedelta(milliseconds=1)
+WINDOW_MS = 60_000  # the windowed contender's TUMBLE(ts, INTERVAL '1 minute')
+STATE_SPAN_MS = 50_000  # the state contender's records have ts in [BASE_TIME, BASE_TIME + 50 s)
+TOTAL_TOLERANCE = 1e-6  # sum(amount) of doubles: the order of the additions is not defined
 INPUT_BATCH_BYTES = 16384  # Kafka's default batch.size: the input looks like an ordinary producer wrote it
 MAX_RECORDS_PER_POLL = 100_000  # the batched peer's getmany(max_records=...)
 # the batched peer waits for the oldest ack beyond this many batches (1 to 64: the same speed here)
@@ -152,25 +192,59 @@ class Expected:
     purchase: bytearray = field(repr=False)
     amounts: array[float] = field(repr=False)
     outputs: int = 0  # how many purchases, i.e. output records
+    # the windowed contender: (user_id, window start in ms since the epoch) -> [count, sum of cents]
+    windows: dict[tuple[str, int], list[int]] = field(default_factory=dict, repr=False)
+    max_ts_ms: int = 0  # the largest event time: the watermark once every record was read
+
+    def closed_windows(self) -> dict[tuple[str, int], list[int]]:
+        """The (user, window) rows a windowed pipeline emits: windows that end at or before the
+        watermark (the largest ts, no delay). The windows of the last minute stay open."""
+        return {key: value for key, value in self.windows.items() if key[1] + WINDOW_MS <= self.max_ts_ms}
 
 
 def input_values(count: int, expected: Expected) -> Iterator[bytes]:
     """The input records as JSON values, deterministic for a given count; fills in ``expected``."""
     rng = random.Random(SEED)
     dumps = orjson.dumps
+    windows = expected.windows
     for ident in range(count):
         event_type = EVENT_TYPES[rng.randrange(3)]
         amount = round(rng.uniform(0.5, 500.0), 2)
+        user_id = f"u{ident % 1000}"
         expected.purchase[ident] = event_type == "purchase"
         expected.outputs += event_type == "purchase"
         expected.amounts[ident] = amount
         stamp = BASE_TIME + dt.timedelta(milliseconds=ident)
+        # the windowed contender's expectation, from the event time (epoch-aligned 1-minute windows)
+        ts_ms = (stamp - EPOCH) // dt.timedelta(milliseconds=1)
+        window = windows.setdefault((user_id, ts_ms - ts_ms % WINDOW_MS), [0, 0])
+        window[0] += 1
+        window[1] += round(amount * 100)  # cents: an exact sum
+        expected.max_ts_ms = max(expected.max_ts_ms, ts_ms)
         yield dumps(
             {
                 "id": ident,
-                "user_id": f"u{ident % 1000}",
+                "user_id": user_id,
                 "event_type": event_type,
                 "amount": amount,
+                "ts": stamp.isoformat(timespec="milliseconds"),
+            }
+        )
+
+
+def distinct_key_values(count: int) -> Iterator[bytes]:
+    """The state contender's input: user_id u0, u1, ... (every record its own key), all with event
+    times in the first STATE_SPAN_MS of one hour, so inside one open 1-hour window."""
+    rng = random.Random(SEED + 1)
+    dumps = orjson.dumps
+    for ident in range(count):
+        stamp = BASE_TIME + dt.timedelta(milliseconds=ident * STATE_SPAN_MS // count)
+        yield dumps(
+            {
+                "id": ident,
+                "user_id": f"u{ident}",
+                "event_type": EVENT_TYPES[rng.randrange(3)],
+                "amount": round(rng.uniform(0.5, 500.0), 2),
                 "ts": stamp.isoformat(timespec="milliseconds"),
             }
         )
@@ -180,6 +254,12 @@ async def produce_input(bootstrap: str, topic: str, count: int) -> tuple[Expecte
     """Write ``count`` records into partition 0 of ``topic`` with create_batch/send_batch (not timed).
     Returns what the pipeline must produce and the first input value."""
     expected = Expected(count, bytearray(count), array("d", bytes(8 * count)))
+    first = await produce_values(bootstrap, topic, input_values(count, expected))
+    return expected, first
+
+
+async def produce_values(bootstrap: str, topic: str, values: Iterator[bytes]) -> bytes:
+    """Write ``values`` into partition 0 of ``topic`` in INPUT_BATCH_BYTES batches; the first value."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, client_id="bench-input", acks=1, max_batch_size=INPUT_BATCH_BYTES
     )
@@ -188,7 +268,7 @@ async def produce_input(bootstrap: str, topic: str, count: int) -> tuple[Expecte
         pending: deque[asyncio.Future[Any]] = deque()
         builder = producer.create_batch()
         first = b""
-        for value in input_values(count, expected):
+        for value in values:
             first = first or value
             if builder.append(timestamp=None, key=None, value=value) is None:
                 pending.append(await producer.send_batch(builder, topic, partition=0))
@@ -201,7 +281,7 @@ async def produce_input(bootstrap: str, topic: str, count: int) -> tuple[Expecte
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
-    return expected, first
+    return first
 
 
 def sink_option_pairs(
@@ -355,6 +435,56 @@ async def verify_output(bootstrap: str, topic: str, expected: Expected) -> int:
             break
     if not problems and len(values) != expected.outputs:
         problems.append(f"{len(values)} records, expected {expected.outputs} purchases")
+    if problems:
+        details = "\n  ".join(problems)
+        raise BenchError(
+            f"output topic {topic} ({len(values)} committed records, {uncommitted} in aborted or open "
+            f"transactions) is wrong:\n  {details}"
+        )
+    return len(values)
+
+
+def window_row(value: bytes | None, wanted: dict[tuple[str, int], list[int]]) -> tuple[str, int] | str:
+    """The (user_id, window start ms) of a windowed output record whose count and total are the
+    expected ones for that closed window, or what is wrong with it."""
+    try:
+        row = orjson.loads(value or b"")
+        if not isinstance(row, dict) or row.keys() != {"user_id", "n", "total", "window_start"}:
+            return f"not a row of (user_id, n, total, window_start): {value!r}"
+        start = dt.datetime.fromisoformat(row["window_start"])
+        key = (row["user_id"], (start - EPOCH) // dt.timedelta(milliseconds=1))
+    except (orjson.JSONDecodeError, TypeError, ValueError):
+        return f"not a row of (user_id, n, total, window_start): {value!r}"
+    if key not in wanted:
+        return f"not a closed window of that user: {value!r}"
+    count, cents = wanted[key]
+    n, total = row["n"], row["total"]
+    if type(n) is not int or n != count:
+        return f"n should be {count}: {value!r}"
+    if type(total) not in (int, float) or abs(total - cents / 100) > TOTAL_TOLERANCE:
+        return f"total should be {cents / 100}: {value!r}"
+    return key
+
+
+async def verify_windows(bootstrap: str, topic: str, expected: Expected) -> int:
+    """Every committed record of ``topic`` is the row of one closed (user, window) with its count and
+    total (the sum of cents computed while generating), each once, and all are there. The count."""
+    values, uncommitted = committed_values(await read_batches(bootstrap, topic))
+    wanted = expected.closed_windows()
+    seen: set[tuple[str, int]] = set()
+    problems: list[str] = []
+    for value in values:
+        found = window_row(value, wanted)
+        if isinstance(found, str):
+            problems.append(found)
+        elif found in seen:
+            problems.append(f"window {found} written twice")
+        else:
+            seen.add(found)
+        if len(problems) >= 5:
+            break
+    if not problems and len(values) != len(wanted):
+        problems.append(f"{len(values)} records, expected {len(wanted)} closed (user, window) rows")
     if problems:
         details = "\n  ".join(problems)
         raise BenchError(
@@ -539,16 +669,36 @@ class PipelineRun:
     peak_rss_kib: int
 
 
+@dataclass(frozen=True)
+class StateRun:
+    """The state contender: the gateway's VmRSS around a pipeline that holds every key in one window."""
+
+    seconds: float  # from CREATE PIPELINE until rows_in reached the input count
+    final_state: tuple[Any, ...]
+    rss_before_kib: int  # before CREATE PIPELINE
+    rss_full_kib: int  # when rows_in reached the input count (the window still open)
+    rss_dropped_kib: int  # right after DROP PIPELINE
+    peak_rss_kib: int
+    samples: list[tuple[int, int]]  # (rows_in, VmRSS KiB) at every poll while the state filled
+
+
 def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+WINDOWED_SELECT = (  # {source} and {size} filled in; the windowed and state contenders
+    "SELECT user_id, count(*) AS n, sum(amount) AS total, window_start FROM {source} "
+    "GROUP BY user_id, TUMBLE(ts, INTERVAL '{size}')"
+)
 
 
 def pipeline_statements(
     bootstrap: str, input_topic: str, output_topic: str, contender: str
 ) -> tuple[list[str], str, str]:
-    """The connection DDL, the CREATE PIPELINE statement and the pipeline's name for ``alo`` or ``eos``."""
-    suffix = "" if contender == "alo" else "_eos"
-    source, sink, pipeline = f"bench_src{suffix}", f"bench_out{suffix}", f"bench_{contender}"
+    """The connection DDL, the CREATE PIPELINE statement and the pipeline's name for a Laminar
+    contender (alo, eos, windowed or state); each has its own connections."""
+    suffix = {"alo": "", "eos": "_eos", "windowed": "_win", "state": "_keys"}[contender]
+    source, sink, pipeline = f"bench_src{suffix}", f"bench_out{suffix}", PIPELINES[contender]
     extra = (("transactional.id", "bench-eos"),) if contender == "eos" else ()
     sink_options = ", ".join(
         f"{quote(name) if '.' in name else name} = {quote(value)}"
@@ -560,58 +710,48 @@ def pipeline_statements(
         f"type = 'source', format = 'json', start_offset = 'earliest')",
         f"CREATE CONNECTION {sink} TO kafka ({sink_options})",
     ]
-    create = (
-        f"CREATE PIPELINE {pipeline} AS INSERT INTO {sink} SELECT id, user_id, amount FROM {source} "
-        f"WHERE event_type = 'purchase'"
-    )
-    return ddl, create, pipeline
+    if contender in ("windowed", "state"):
+        size = "1 minute" if contender == "windowed" else "1 hour"
+        select = WINDOWED_SELECT.format(source=source, size=size)
+    else:
+        select = f"SELECT id, user_id, amount FROM {source} WHERE event_type = 'purchase'"
+    return ddl, f"CREATE PIPELINE {pipeline} AS INSERT INTO {sink} {select}", pipeline
 
 
-async def pipeline_state(conn: psycopg.AsyncConnection[Any], pipeline: str) -> tuple[Any, ...] | None:
-    cursor = await conn.execute(
-        "SELECT state, error, rows_in, rows_out FROM system.pipelines WHERE name = %s", (pipeline,)
-    )
-    return await cursor.fetchone()
+STATE_COLUMNS = ("state", "error", "rows_in", "rows_out", "rows_late", "rows_dropped")
+ROWS_IN = STATE_COLUMNS.index("rows_in")
 
 
-async def watch_pipeline(
-    conn: psycopg.AsyncConnection[Any],
-    watcher: OutputWatcher,
-    pipeline: str,
-    *,
-    expected: Expected,
-    stall_seconds: float,
-    started: float,
-) -> float | None:
-    """Poll until the output holds every expected record; fail on a 'failed' state or a stall.
-    Returns the seconds from ``started`` to the first output record."""
-    first_output: float | None = None
-    progress_at, last_count, state_at = started, 0, 0.0
-    state = None
-    while True:
-        count = await watcher.poll()
-        now = time.perf_counter()
-        if count and first_output is None:
-            first_output = now - started
-        if count >= expected.outputs:
-            return first_output
-        if count != last_count:
-            progress_at, last_count = now, count
-        if now - state_at >= POLL_STATE_S:
-            state_at = now
-            state = await pipeline_state(conn, pipeline)
-            if state is None:
-                raise BenchError(f"system.pipelines has no row for {pipeline}")
-            if state[0] == "failed":
-                raise BenchError(
-                    f"pipeline {pipeline} failed: {state[1]} (state, error, rows_in, rows_out = {state})"
-                )
-        if now - progress_at > stall_seconds:
-            raise BenchError(
-                f"pipeline {pipeline}: output stuck at {count} of {expected.outputs} records for "
-                f"{stall_seconds:.0f}s; state, error, rows_in, rows_out = {state}"
-            )
-        await asyncio.sleep(POLL_INTERVAL_S)  # poll interval: the loop ends on the condition
+@dataclass
+class Statements:
+    """One psycopg connection to the gateway that remembers the statement it ran last (for errors)."""
+
+    conn: psycopg.AsyncConnection[Any] | None = None
+    current: str = "connecting"
+
+    async def run(self, statement: str, params: tuple[Any, ...] = ()) -> psycopg.AsyncCursor[Any]:
+        assert self.conn is not None
+        self.current = statement
+        return await self.conn.execute(statement, params or None)
+
+    async def pipeline_state(self, pipeline: str) -> tuple[Any, ...]:
+        """The pipeline's row of system.pipelines (STATE_COLUMNS); fails when missing or 'failed'."""
+        cursor = await self.run(
+            f"SELECT {', '.join(STATE_COLUMNS)} FROM system.pipelines WHERE name = %s",
+            (pipeline,),
+        )
+        state = await cursor.fetchone()
+        if state is None:
+            raise BenchError(f"system.pipelines has no row for {pipeline}")
+        if state[0] == "failed":
+            raise BenchError(f"pipeline {pipeline} failed: {state[1]} ({describe_state(state)})")
+        return tuple(state)
+
+
+def describe_state(state: tuple[Any, ...] | list[Any] | None) -> str:
+    if state is None:
+        return "no system.pipelines row read yet"
+    return ", ".join(f"{name}={value}" for name, value in zip(STATE_COLUMNS, state, strict=False))
 
 
 async def drop_quietly(gateway: Gateway, pipeline: str) -> None:
@@ -621,6 +761,68 @@ async def drop_quietly(gateway: Gateway, pipeline: str) -> None:
             await conn.execute(f"DROP PIPELINE IF EXISTS {pipeline}")
 
 
+@contextlib.asynccontextmanager
+async def statements(gateway: Gateway, pipeline: str) -> AsyncIterator[Statements]:
+    """A connection to the gateway. A psycopg error becomes a BenchError naming the statement, its
+    SQLSTATE and the gateway's log since; after any error the pipeline is dropped if it exists."""
+    log_from = gateway.log_size()
+    sql = Statements()
+    try:
+        async with await psycopg.AsyncConnection.connect(gateway.dsn, autocommit=True) as conn:
+            sql.conn = conn
+            yield sql
+    except psycopg.Error as exc:
+        await drop_quietly(gateway, pipeline)
+        sqlstate = exc.sqlstate or "no SQLSTATE"
+        raise BenchError(
+            f"{type(exc).__name__} ({sqlstate}): {exc}\n  statement: {sql.current}\n"
+            f"--- gateway log since the first statement ---\n{gateway.log_tail(log_from)}"
+        ) from exc
+    except BaseException:
+        await drop_quietly(gateway, pipeline)
+        raise
+
+
+async def watch_pipeline(
+    sql: Statements,
+    watcher: OutputWatcher,
+    pipeline: str,
+    *,
+    outputs: int,
+    rows_in: int | None,
+    stall_seconds: float,
+    started: float,
+) -> float | None:
+    """Poll until the output holds ``outputs`` records and, unless ``rows_in`` is None, the pipeline
+    has read that many input records; fail on a 'failed' state or when neither moves for
+    ``stall_seconds``. Returns the seconds from ``started`` to the first output record."""
+    first_output: float | None = None
+    progress_at, last_progress, state_at = started, (0, 0), 0.0
+    state: tuple[Any, ...] | None = None
+    while True:
+        count = await watcher.poll()
+        now = time.perf_counter()
+        if count and first_output is None:
+            first_output = now - started
+        complete = count >= outputs
+        if complete and rows_in is None:
+            return first_output
+        if complete or now - state_at >= POLL_STATE_S:  # every poll once only rows_in is missing
+            state_at = now
+            state = await sql.pipeline_state(pipeline)
+            if complete and rows_in is not None and state[ROWS_IN] >= rows_in:
+                return first_output
+        progress = (count, state[ROWS_IN] if state else 0)
+        if progress != last_progress:
+            progress_at, last_progress = now, progress
+        if now - progress_at > stall_seconds:
+            raise BenchError(
+                f"pipeline {pipeline}: output at {count} of {outputs} records and rows_in at "
+                f"{progress[1]} of {rows_in} for {stall_seconds:.0f}s; {describe_state(state)}"
+            )
+        await asyncio.sleep(POLL_INTERVAL_S)  # poll interval: the loop ends on the condition
+
+
 async def run_laminar(
     gateway: Gateway,
     *,
@@ -628,43 +830,79 @@ async def run_laminar(
     input_topic: str,
     output_topic: str,
     contender: str,
-    expected: Expected,
+    outputs: int,
+    rows_in: int | None,
     stall_seconds: float,
 ) -> PipelineRun:
-    """Create the connections, then time CREATE PIPELINE until every expected record is committed."""
+    """Create the connections, then time CREATE PIPELINE until ``outputs`` records are committed
+    (and, for a windowed pipeline, ``rows_in`` input records were read)."""
     ddl, create, pipeline = pipeline_statements(bootstrap, input_topic, output_topic, contender)
     watcher = OutputWatcher(bootstrap, output_topic)
     await watcher.start()
-    log_from, statement = gateway.log_size(), "connecting"
     try:
-        async with await psycopg.AsyncConnection.connect(gateway.dsn, autocommit=True) as conn:
-            for statement in ddl:  # the statement that failed is named in the error
-                await conn.execute(statement)
+        async with statements(gateway, pipeline) as sql:
+            for statement in ddl:
+                await sql.run(statement)
             started = time.perf_counter()
-            statement = create
-            await conn.execute(create)
-            statement = "SELECT ... FROM system.pipelines"
+            await sql.run(create)
             first_output = await watch_pipeline(
-                conn, watcher, pipeline, expected=expected, stall_seconds=stall_seconds, started=started
+                sql,
+                watcher,
+                pipeline,
+                outputs=outputs,
+                rows_in=rows_in,
+                stall_seconds=stall_seconds,
+                started=started,
             )
             seconds = time.perf_counter() - started
-            state = await pipeline_state(conn, pipeline)
+            state = await sql.pipeline_state(pipeline)
             peak = gateway.status_kib("VmHWM")
-            statement = f"DROP PIPELINE {pipeline}"
-            await conn.execute(statement)  # the next contender runs alone
+            await sql.run(f"DROP PIPELINE {pipeline}")  # the next contender runs alone
             return PipelineRun(seconds, first_output, state, peak)
-    except psycopg.Error as exc:
-        await drop_quietly(gateway, pipeline)
-        sqlstate = exc.sqlstate or "no SQLSTATE"
-        raise BenchError(
-            f"{type(exc).__name__} ({sqlstate}): {exc}\n  statement: {statement}\n"
-            f"--- gateway log since the first statement ---\n{gateway.log_tail(log_from)}"
-        ) from exc
-    except BaseException:
-        await drop_quietly(gateway, pipeline)
-        raise
     finally:
         await watcher.close()
+
+
+async def run_state(
+    gateway: Gateway,
+    *,
+    bootstrap: str,
+    input_topic: str,
+    output_topic: str,
+    keys: int,
+    stall_seconds: float,
+) -> StateRun:
+    """VmRSS before CREATE PIPELINE and once the pipeline has read all ``keys`` records, every one a
+    new key of the one open window (nothing may be emitted); then DROP PIPELINE."""
+    ddl, create, pipeline = pipeline_statements(bootstrap, input_topic, output_topic, "state")
+    async with statements(gateway, pipeline) as sql:
+        for statement in ddl:
+            await sql.run(statement)
+        rss_before = gateway.status_kib("VmRSS")
+        started = time.perf_counter()
+        await sql.run(create)
+        samples: list[tuple[int, int]] = []
+        progress_at, last = started, -1
+        while True:
+            state = await sql.pipeline_state(pipeline)
+            rss = gateway.status_kib("VmRSS")
+            now = time.perf_counter()
+            samples.append((state[ROWS_IN], rss))
+            if state[ROWS_IN] >= keys:
+                break
+            if state[ROWS_IN] != last:
+                progress_at, last = now, state[ROWS_IN]
+            if now - progress_at > stall_seconds:
+                raise BenchError(
+                    f"pipeline {pipeline}: rows_in stuck at {last} of {keys} for {stall_seconds:.0f}s; "
+                    f"{describe_state(state)}"
+                )
+            await asyncio.sleep(POLL_INTERVAL_S)  # poll interval: the loop ends on the condition
+        seconds = now - started
+        peak = gateway.status_kib("VmHWM")
+        await sql.run(f"DROP PIPELINE {pipeline}")
+        rss_dropped = gateway.status_kib("VmRSS")
+    return StateRun(seconds, state, rss_before, rss, rss_dropped, peak, samples)
 
 
 # --- orchestration -----------------------------------------------------------------------------------
@@ -678,6 +916,7 @@ class Result:
     first_output_s: float | None = None
     peak_rss_kib: int | None = None
     final_state: list[Any] | None = None
+    memory: dict[str, Any] | None = None  # the state contender's figures
     error: str | None = None
 
 
@@ -720,6 +959,10 @@ class Session:
         topic = output_topic(contender)
         result = Result(contender, topic)
         run_async(create_topic(self.bootstrap, topic, 1))
+        if contender == "state":
+            self.measure_state(result)
+            return result
+        windowed = contender == "windowed"
         if contender in ("batched", "naive"):
             peer = run_batched if contender == "batched" else run_naive
             settings = producer_settings(self.bootstrap, topic)
@@ -732,16 +975,69 @@ class Session:
                     input_topic=self.input_topic,
                     output_topic=topic,
                     contender=contender,
-                    expected=self.expected,
+                    outputs=len(self.expected.closed_windows()) if windowed else self.expected.outputs,
+                    rows_in=self.expected.records if windowed else None,
                     stall_seconds=self.stall_seconds,
                 )
             )
             result.seconds, result.first_output_s = run.seconds, run.first_output_s
             result.peak_rss_kib = run.peak_rss_kib
             result.final_state = list(run.final_state) if run.final_state else None
-        result.output_records = run_async(verify_output(self.bootstrap, topic, self.expected))
+        verify = verify_windows if windowed else verify_output
+        result.output_records = run_async(verify(self.bootstrap, topic, self.expected))
         result.records_per_s = self.expected.records / result.seconds
         return result
+
+    def measure_state(self, result: Result) -> None:
+        """The state contender: its own input of distinct keys and its own fresh gateway (so freed
+        memory of the pipelines before it cannot hide growth); nothing may be emitted."""
+        keys = self.expected.records
+        keys_topic = f"bench-pipeline-keys-{os.getpid()}"
+        run_async(create_topic(self.bootstrap, keys_topic, 1))
+        print(f"  producing {keys} records with distinct user_id into one open window ...", flush=True)
+        first = run_async(produce_values(self.bootstrap, keys_topic, distinct_key_values(keys)))
+        self.workload["state_example"] = first.decode()
+        with running_gateway(self.root / "gateway-state") as gateway:
+            ready = gateway.status_kib("VmRSS")
+            print(f"  its own gateway: pid {gateway.process.pid}, port {gateway.port}", flush=True)
+            run: StateRun = run_async(
+                run_state(
+                    gateway,
+                    bootstrap=self.bootstrap,
+                    input_topic=keys_topic,
+                    output_topic=result.topic,
+                    keys=keys,
+                    stall_seconds=self.stall_seconds,
+                )
+            )
+        counters = dict(zip(STATE_COLUMNS, run.final_state, strict=False))
+        unexpected = {k: counters[k] for k in ("rows_out", "rows_late", "rows_dropped") if counters[k]}
+        if unexpected:
+            raise BenchError(f"the window is open and every record in it, yet {unexpected}")
+        values, uncommitted = committed_values(run_async(read_batches(self.bootstrap, result.topic)))
+        if values or uncommitted:
+            raise BenchError(f"{len(values) + uncommitted} records emitted for a window that is still open")
+        result.seconds, result.records_per_s = run.seconds, keys / run.seconds
+        result.output_records, result.peak_rss_kib = 0, run.peak_rss_kib
+        result.final_state = list(run.final_state)
+        growth_kib = run.rss_full_kib - run.rss_before_kib
+        # how VmRSS grew with the keys: before the first record was read, then at each quarter
+        idle = [sample for sample in run.samples if sample[0] == 0]
+        path = idle[-1:] + [
+            next(sample for sample in run.samples if sample[0] >= keys * quarter // 4)
+            for quarter in (1, 2, 3)
+        ]
+        result.memory = {
+            "keys": keys,
+            "rss_ready_kib": ready,
+            "rss_before_kib": run.rss_before_kib,
+            "rss_full_kib": run.rss_full_kib,
+            "rss_after_drop_kib": run.rss_dropped_kib,
+            "growth_kib": growth_kib,
+            "bytes_per_key": growth_kib * 1024 / keys,
+            "rss_path_kib": [*path, (keys, run.rss_full_kib)],  # (rows_in, VmRSS) along the way
+            "samples": run.samples,
+        }
 
 
 def produce_workload(bootstrap: str, input_topic: str, records: int) -> tuple[Expected, dict[str, Any]]:
@@ -753,9 +1049,13 @@ def produce_workload(bootstrap: str, input_topic: str, records: int) -> tuple[Ex
     end = run_async(high_watermark(bootstrap, input_topic))
     if end != records:
         raise BenchError(f"the input topic holds {end} records, expected {records}")
+    closed = expected.closed_windows()
     workload = {
         "records": records,
         "purchases": expected.outputs,
+        "closed_window_rows": len(closed),
+        "closed_windows": len({window for _, window in closed}),
+        "open_window_rows": len(expected.windows) - len(closed),
         "input_bytes_each": len(first_input),
         "example": first_input.decode(),
         "produce_seconds": time.perf_counter() - started,
@@ -812,11 +1112,31 @@ def ratios(results: list[Result]) -> list[dict[str, Any]]:
     for numerator, denominator, target in TARGETS:
         top, bottom = by_name.get(numerator), by_name.get(denominator)
         ratio = top / bottom if top and bottom else None
-        status = "n/a" if ratio is None else "PASS" if ratio >= target else "BELOW"
+        if ratio is None:
+            status = "n/a"
+        elif target is None:
+            status = "no target"
+        else:
+            status = "PASS" if ratio >= target else "BELOW"
         found.append(
             {"ratio": f"{numerator}/{denominator}", "value": ratio, "target": target, "status": status}
         )
     return found
+
+
+def print_memory(memory: dict[str, Any]) -> None:
+    """The state contender's figures: VmRSS of its own gateway before and with the full window."""
+    mib = 1024.0
+    path = ", ".join(f"{rows:,}: {rss / mib:.0f}" for rows, rss in memory["rss_path_kib"])
+    print(
+        f"window state at {memory['keys']:,} distinct keys, all in one open 1-hour window (its own "
+        f"gateway, {memory['rss_ready_kib'] / mib:.0f} MiB when ready):\n"
+        f"  VmRSS {memory['rss_before_kib'] / mib:.0f} MiB before CREATE PIPELINE, "
+        f"{memory['rss_full_kib'] / mib:.0f} MiB when rows_in reached {memory['keys']:,}: "
+        f"+{memory['growth_kib'] / mib:.0f} MiB, {memory['bytes_per_key']:,.0f} bytes per key;\n"
+        f"  VmRSS in MiB as rows_in grew (rows_in: MiB): {path};\n"
+        f"  {memory['rss_after_drop_kib'] / mib:.0f} MiB right after DROP PIPELINE"
+    )
 
 
 def print_report(info: dict[str, str], workload: dict[str, Any], results: list[Result]) -> None:
@@ -829,6 +1149,13 @@ def print_report(info: dict[str, str], workload: dict[str, Any], results: list[R
         f"workload: {workload['records']} JSON records ({workload['input_bytes_each']} bytes each, e.g. "
         f"{workload['example']}), 1 partition; {workload['purchases']} purchases pass the filter"
     )
+    print(
+        f"          windowed: ts advances 1 ms a record; {workload['closed_window_rows']} (user, minute) "
+        f"rows in {workload['closed_windows']} closed 1-minute windows expected, "
+        f"{workload['open_window_rows']} rows of the last minute stay open"
+    )
+    if "state_example" in workload:
+        print(f"          state: {workload['records']} distinct user_id, e.g. {workload['state_example']}")
     print(
         f"          output producers (peers and sink): acks={settings.acks}, idempotence="
         f"{settings.idempotent}, compression={settings.compression}, batch.size {settings.batch_bytes}, "
@@ -853,22 +1180,25 @@ def print_report(info: dict[str, str], workload: dict[str, Any], results: list[R
     print(
         "(in rec/s: input records per second, the figure the ratios use; out rec/s: records written per "
         "second;\n 1st out s: seconds to the first output record; peak RSS: the gateway's VmHWM after the "
-        "pipeline ran)"
+        "pipeline ran;\n windowed: until rows_in reached the input count and every closed window was "
+        "written; state: until rows_in reached the input count)"
     )
     if "gateway_rss_at_start_kib" in workload:
         start_mib = workload["gateway_rss_at_start_kib"] / 1024
         print(f"gateway RSS when it was ready, before any pipeline: {start_mib:.0f} MiB")
     for r in results:
         if r.final_state is not None:
-            state, error, rows_in, rows_out = r.final_state
             print(
-                f"system.pipelines for {r.contender} when its output was complete: state={state}, "
-                f"rows_in={rows_in}, rows_out={rows_out}, error={error}"
+                f"system.pipelines for {r.contender} at the end of its run: {describe_state(r.final_state)}"
             )
+    for r in results:
+        if r.memory is not None:
+            print_memory(r.memory)
     print()
     for ratio in ratios(results):
         value = "n/a" if ratio["value"] is None else f"{ratio['value']:.3f}"
-        print(f"{ratio['ratio']:<14} = {value:>6} (target >= {ratio['target']}: {ratio['status']})")
+        target = "no target" if ratio["target"] is None else f"target >= {ratio['target']}: {ratio['status']}"
+        print(f"{ratio['ratio']:<14} = {value:>6} ({target})")
     failed = [r for r in results if r.error is not None]
     for r in failed:
         print(f"\n{r.contender} FAILED: {r.error}")
@@ -889,7 +1219,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--records", type=int, default=DEFAULT_RECORDS, help="input records")
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_RECORDS} input records")
     parser.add_argument(
-        "--contenders", type=contenders_arg, default=list(CONTENDERS), help="e.g. batched,naive,alo,eos"
+        "--contenders",
+        type=contenders_arg,
+        default=list(CONTENDERS),
+        help="e.g. batched,naive,alo,eos,windowed,state",
     )
     parser.add_argument(
         "--stall-seconds", type=float, default=30.0, help="give up on a pipeline whose output stops growing"
