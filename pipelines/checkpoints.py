@@ -33,6 +33,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.control_record import ABORT_MARKER, ControlRecord
 from aiokafka.record.memory_records import MemoryRecords
 
+from gateway import errors
 from sinks.producer import Record
 
 CHECKPOINT_TOPIC: Final = "laminar-checkpoints"
@@ -130,7 +131,13 @@ async def read_latest(
         found: list[bytes] = []
         offset = 0
         deadline = time.monotonic() + READ_TIMEOUT_S
-        while time.monotonic() < deadline:
+        while True:
+            if time.monotonic() > deadline:
+                # An older checkpoint would re-emit windows: better no start than a wrong one.
+                raise errors.ConnectionFailure(
+                    f"reading the checkpoints in topic {CHECKPOINT_TOPIC} did not finish within "
+                    f"{READ_TIMEOUT_S:g} s (at offset {offset})"
+                )
             request = FetchRequest(
                 100,
                 1,

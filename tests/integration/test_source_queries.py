@@ -199,3 +199,50 @@ async def test_cancel_request_stops_a_bounded_insert_waiting_for_its_brokers(
             writer.close()
         server.close()
         await server.wait_closed()
+
+
+async def test_a_bounded_insert_grouped_by_tumble_flushes_every_window(
+    gateway_for_sources: GatewayEndpoint, kafka_broker: KafkaBroker
+) -> None:
+    """The spec's user_aggregates SELECT as a bounded INSERT: every window of the input is written,
+    the last one included (the input ends, so no watermark has to pass it)."""
+    bootstrap = kafka_broker.bootstrap_servers
+    source_topic = f"win-src-{uuid.uuid4().hex[:8]}"
+    sink_topic = f"win-out-{uuid.uuid4().hex[:8]}"
+    await create_topic(bootstrap, source_topic, 2)
+    stamps = ["2024-01-01T10:05:00+00:00", "2024-01-01T10:55:00+00:00", "2024-01-01T11:10:00+00:00"]
+    events = [
+        {"user_id": user, "amount": 1.0 + i, "timestamp": ts}
+        for i, ts in enumerate(stamps)
+        for user in ("a", "b")
+    ]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for n, event in enumerate(events):
+            await producer.send_and_wait(source_topic, orjson.dumps(event), partition=n % 2)
+    finally:
+        await producer.stop()
+    with _connect(gateway_for_sources) as conn:
+        conn.execute(
+            "CREATE CONNECTION win_events (user_id TEXT, amount DOUBLE PRECISION, timestamp TIMESTAMPTZ) "
+            f"TO kafka (bootstrap_servers = '{bootstrap}', topic = '{source_topic}', "
+            "type = 'source', format = 'json')"
+        )
+        conn.execute(
+            f"CREATE CONNECTION win_out TO kafka (bootstrap_servers = '{bootstrap}', "
+            f"topic = '{sink_topic}', type = 'sink', format = 'json', key_field = 'user_id')"
+        )
+        cursor = conn.execute(
+            "INSERT INTO win_out SELECT user_id, COUNT(*) AS event_count, SUM(amount) AS total_amount, "
+            "MAX(timestamp) AS last_activity FROM win_events "
+            "GROUP BY user_id, TUMBLE(timestamp, INTERVAL '1 hour')"
+        )
+        assert cursor.statusmessage == "INSERT 0 4"
+    written = await _consume_all(bootstrap, sink_topic, 4)
+    assert sorted(written, key=lambda v: (str(v["user_id"]), str(v["last_activity"]))) == [
+        {"user_id": "a", "event_count": 2, "total_amount": 3.0, "last_activity": "2024-01-01T10:55:00+00:00"},
+        {"user_id": "a", "event_count": 1, "total_amount": 3.0, "last_activity": "2024-01-01T11:10:00+00:00"},
+        {"user_id": "b", "event_count": 2, "total_amount": 3.0, "last_activity": "2024-01-01T10:55:00+00:00"},
+        {"user_id": "b", "event_count": 1, "total_amount": 3.0, "last_activity": "2024-01-01T11:10:00+00:00"},
+    ]

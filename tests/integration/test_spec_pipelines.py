@@ -17,9 +17,10 @@ record (rows_in, lag 0) and its sinks acknowledged the expected rows (rows_out),
 output, which must hold exactly the expected records (no more, no duplicates); the pipeline's
 consumer group must then have committed the end offset of every source partition (in the Kafka
 transaction for ``kafka_2pc``, after the acknowledgements otherwise). The bounded INSERTs
-answer ``INSERT 0 n``. ``user_aggregates`` (GROUP BY ... TUMBLE) is windowed aggregation, issue 7:
-refused today with 0A000. Spec topics are shared with the other sink test modules of the session,
-so outputs are read from the end offsets seen before each test.
+answer ``INSERT 0 n``. ``user_aggregates`` (GROUP BY ... TUMBLE) is a windowed pipeline: its
+expected output is the hours the watermark closed, computed here from the generated events. Spec
+topics are shared with the other sink test modules of the session, so outputs are read from the end
+offsets seen before each test.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import base64
 import datetime as dt
 import itertools
 import json
+import random
 import re
 import time
 import uuid
@@ -47,7 +49,6 @@ from tests.fixtures.consume import (
     poll_records,
     run_sql,
     spec_connection,
-    sql_error,
 )
 from tests.fixtures.kafka import KafkaBroker
 from tests.fixtures.spec_data import (
@@ -280,24 +281,130 @@ async def test_spec_process_events_pipeline(scenario: Scenario) -> None:
     assert {r.key for r in records} == {None}
 
 
-# --- user_aggregates: windowed aggregation is issue 7 --------------------------------------------------
-async def test_spec_user_aggregates_is_refused_until_windows_land_issue_7(scenario: Scenario) -> None:
-    """Tracks issue 7 (windowed aggregation): the spec's ``GROUP BY user_id, TUMBLE(timestamp,
-    INTERVAL '1 hour')`` pipeline is refused with 0A000 and a hint naming TUMBLE, and leaves nothing
-    behind. When issue 7 lands this test must become a run of the pipeline like the others."""
+# --- user_aggregates: per user and hour, GROUP BY ..., TUMBLE -------------------------------------------
+USER_EVENT_COLUMNS = "user_id TEXT, amount NUMERIC(12,2), timestamp TIMESTAMP"
+HOUR = dt.timedelta(hours=1)
+UserEvent = dict[str, object]
+HourWindows = dict[tuple[object, dt.datetime], list[UserEvent]]
+
+
+def user_events(rng: random.Random, start: dt.datetime, count: int) -> list[UserEvent]:
+    """``count`` events from ``start`` on, event times rising with the index (so in order in every
+    source partition), 0 to 6 minutes apart (some equal, some with microseconds); users u1..u4 and
+    a few NULLs; two-decimal amounts (text or number, some negative, a few NULL)."""
+    events: list[UserEvent] = []
+    moment = start
+    for _ in range(count):
+        moment += dt.timedelta(
+            seconds=rng.choice([0, 1, 59, 180, 360]), microseconds=rng.choice([0, 250_001])
+        )
+        cents = rng.randint(-5_000, 100_000)
+        amount: object = rng.choice([f"{cents / 100:.2f}", cents / 100, None])
+        user = rng.choice(["u1", "u2", "u3", "u4", "u4", None])
+        events.append({"user_id": user, "amount": amount, "timestamp": moment.isoformat()})
+    return events
+
+
+def hourly_windows(events: Sequence[UserEvent]) -> HourWindows:
+    """(user_id, hour) -> the events of that window: the hour is the event time floored to the hour."""
+    windows: HourWindows = {}
+    for event in events:
+        moment = dt.datetime.fromisoformat(str(event["timestamp"]))
+        hour = moment.replace(minute=0, second=0, microsecond=0)
+        windows.setdefault((event["user_id"], hour), []).append(event)
+    return windows
+
+
+def source_watermark(events: Sequence[UserEvent]) -> dt.datetime:
+    """The smallest over the source partitions (event i in partition i mod 3) of the largest event time."""
+    largest: dict[int, dt.datetime] = {}
+    for number, event in enumerate(events):
+        moment = dt.datetime.fromisoformat(str(event["timestamp"]))
+        partition = number % SOURCE_PARTITIONS
+        largest[partition] = max(largest.get(partition, moment), moment)
+    assert len(largest) == SOURCE_PARTITIONS
+    return min(largest.values())
+
+
+def user_aggregate(events: Sequence[UserEvent]) -> tuple[bytes | None, bytes]:
+    """The key and value the spec's SELECT makes of one window: user_id, COUNT(*), SUM(amount) as
+    NUMERIC (NULL amounts left out; NULL when all are), MAX(timestamp) as a timestamp without zone."""
+    amounts = [amount for event in events if (amount := money(event["amount"])) is not None]
+    total = sum(amounts, Decimal("0.00")) if amounts else None
+    last = max(dt.datetime.fromisoformat(str(event["timestamp"])) for event in events)
+    user = events[0]["user_id"]
+    value = json_object(
+        [
+            ("user_id", user),
+            ("event_count", len(events)),
+            ("total_amount", total),
+            ("last_activity", last.isoformat()),
+        ]
+    )
+    return (None if user is None else str(user).encode()), value
+
+
+def closed_aggregates(events: Sequence[UserEvent]) -> list[tuple[bytes | None, bytes]]:
+    """(key, value) of every window whose hour ended at or before the watermark, sorted."""
+    mark = source_watermark(events)
+    return sorted(
+        (user_aggregate(rows) for (_, hour), rows in hourly_windows(events).items() if hour + HOUR <= mark),
+        key=repr,
+    )
+
+
+async def test_spec_user_aggregates_pipeline(scenario: Scenario) -> None:
+    """The spec's ``GROUP BY user_id, TUMBLE(timestamp, INTERVAL '1 hour')`` pipeline, unchanged, on
+    generated events: an hour's row per user once the watermark (the smallest over the source
+    partitions of the largest event time read; no delay) passes the hour's end, keyed by user_id
+    (key_field), each window once; the hours still open stay out of the output, and the consumer
+    group's offsets stop at the first record of an open hour."""
+    servers = scenario.servers
+    await ensure_topic_exists(servers, "user-events")
+    since = await end_offsets(servers, "user-events")
     await scenario.spec_connection("kafka_keyed_sink")
-    await scenario.source("events", "user_id TEXT, amount NUMERIC(12,2), timestamp TIMESTAMP")
-    statement = spec_data_statement("pipeline", "user_aggregates")
-    error = await sql_error(scenario.gateway.endpoint, statement.sql)
-    assert error.sqlstate == "0A000"
-    assert error.diag.message_primary is not None
-    assert "GROUP BY" in error.diag.message_primary
-    assert error.diag.message_hint is not None
-    assert "TUMBLE" in error.diag.message_hint
-    outcome = await run_sql(scenario.gateway.endpoint, "SELECT name FROM system.pipelines")
-    assert ("user_aggregates",) not in outcome.rows
-    show = await run_sql(scenario.gateway.endpoint, "SHOW PIPELINES")
-    assert all(row[0] != "user_aggregates" for row in show.rows)
+    topic = await scenario.source("events", USER_EVENT_COLUMNS)
+    rng = random.Random(7)
+    first = user_events(rng, dt.datetime(2024, 3, 1, 0, 0, 0), 90)
+    last_first = dt.datetime.fromisoformat(str(first[-1]["timestamp"]))
+    second = user_events(rng, last_first, 90)
+    # Every partition ends with a record two hours after the rest: all hours of the data close,
+    # the closing records' own hour stays open.
+    closing_at = dt.datetime.fromisoformat(str(second[-1]["timestamp"])) + 2 * HOUR
+    closing: list[UserEvent] = [{"user_id": "u9", "amount": "1.00", "timestamp": closing_at.isoformat()}] * 3
+    assert len(closing) == SOURCE_PARTITIONS
+
+    await scenario.produce(topic, first)
+    await scenario.create_pipeline("user_aggregates")
+    expected_first = closed_aggregates(first)
+    assert 0 < len(expected_first) < len(hourly_windows(first)), "the first wave leaves hours open"
+    await wait_pipeline(
+        scenario.gateway.endpoint, "user_aggregates", rows_in=len(first), rows_out=len(expected_first)
+    )
+    records = await poll_records(servers, "user-events", len(expected_first), since=since)
+    assert sorted(((r.key, r.value) for r in records), key=repr) == expected_first
+
+    await scenario.produce(topic, second + closing, first=len(first))
+    events = first + second + closing
+    expected = closed_aggregates(events)
+    assert len(expected) == len(hourly_windows(first + second))  # every hour but the closing one
+    status = await wait_pipeline(
+        scenario.gateway.endpoint, "user_aggregates", rows_in=len(events), rows_out=len(expected)
+    )
+    assert_status(status, source="events", sinks=["kafka_keyed_sink"])
+    late = await run_sql(
+        scenario.gateway.endpoint, "SELECT rows_late FROM system.pipelines WHERE name = 'user_aggregates'"
+    )
+    assert late.rows == [(0,)]
+    records = await poll_records(servers, "user-events", len(expected), since=since)
+    assert sorted(((r.key, r.value) for r in records), key=repr) == expected
+    assert any(key is None for key, _ in expected), "a window of the NULL user: no key"
+    assert any(b'"total_amount":null' in value for _, value in expected), "a window of NULL amounts only"
+    # The closing records (the last of each partition) are the only rows of an open window.
+    ends = produced_offsets(len(events), SOURCE_PARTITIONS)
+    await wait_committed(
+        scenario.gateway.endpoint, servers, "user_aggregates", topic, {p: end - 1 for p, end in ends.items()}
+    )
 
 
 # --- kafka_json_output: a bounded INSERT with CASE and TO_JSON --------------------------------------------
