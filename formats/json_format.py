@@ -60,13 +60,13 @@ import json
 import math
 from collections.abc import Callable, Collection, Iterable, Sequence
 from decimal import Decimal
-from operator import itemgetter
 from typing import Final
 
 import numpy as np
 import orjson
 
-from gateway.errors import DataException, DuplicateColumn
+from formats.rows import kept_columns, row_picker
+from gateway.errors import DataException
 from gateway.protocol import types
 from gateway.protocol.datetime_codec import Interval
 
@@ -222,28 +222,10 @@ class JsonEncoder:
         include_nulls: bool,
         exclude: Collection[str] = (),
     ) -> None:
-        kept = [(index, name, oid) for index, (name, oid) in enumerate(columns) if name not in exclude]
-        seen: set[str] = set()
-        for _, name, _ in kept:
-            if name in seen:
-                raise DuplicateColumn(
-                    f'column "{name}" specified more than once',
-                    hint="JSON keys must be unique: give the columns distinct names with AS.",
-                )
-            seen.add(name)
+        kept = kept_columns(columns, exclude, what="JSON keys")
         self.columns: tuple[tuple[str, int], ...] = tuple((name, oid) for _, name, oid in kept)
         self._keys = tuple(name for _, name, _ in kept)
-        indexes = [index for index, _, _ in kept]
-        self._pick: Callable[[Sequence[object]], Sequence[object]] | None
-        if indexes == list(range(len(columns))):
-            self._pick = None  # every column is written: use the row as it is
-        elif len(indexes) == 1:
-            only = indexes[0]
-            self._pick = lambda row: (row[only],)
-        elif indexes:
-            self._pick = itemgetter(*indexes)
-        else:
-            self._pick = lambda row: ()
+        self._pick = row_picker([index for index, _, _ in kept], len(columns))
         self._converters = tuple(
             (name, converter)
             for _, name, oid in kept
