@@ -339,5 +339,11 @@ def explain(plan: PipelinePlan) -> list[str]:
         lines.append(
             "    Columns: " + ", ".join(f"{c.name} {_type_name(c.type_oid)}" for c in output.columns)
         )
+        if output.window is not None:
+            window = output.window
+            lines.append(
+                f"    Window: {window.spec.describe()}, emitted once the watermark passes its end; "
+                f"state: the rows of open windows ({', '.join(window.state_columns)})"
+            )
         lines.append(f"    DuckDB: {output.compiled.duckdb_sql}")
     return lines

@@ -195,8 +195,8 @@ def plan_windowed(
         )
     # The state keeps the columns the SELECT reads (after its WHERE), plus where each row came from.
     read = {column.name for column in query.find_all(exp.Column)}
-    if any(isinstance(star, exp.Star) for star in query.find_all(exp.Star)):
-        read |= set(by_name)  # SELECT *: every column (a grouped query rarely has one)
+    if any(isinstance(item, exp.Star) or isinstance(item.this, exp.Star) for item in query.expressions):
+        read |= set(by_name)  # SELECT *: every column (count(*) reads none)
     kept = [name for name, _, _ in source_columns if name in read and name != "_kafka_headers"]
     for needed in ("_kafka_partition", "_kafka_offset"):
         if needed not in kept:

@@ -918,3 +918,24 @@ async def test_create_refuses(case: str, sink_gateway: CatalogGateway, kafka_bro
         # that windows are unsupported (pipelines/planner.py _check_stateless, written before issue 7).
         assert "not supported yet" not in hint, f"stale hint: {hint}"
     assert (await run_sql(endpoint, "SELECT name FROM system.pipelines WHERE name = %s", [name])).rows == []
+
+
+async def test_explain_shows_the_window_and_its_state(
+    sink_gateway: CatalogGateway, kafka_broker: KafkaBroker
+) -> None:
+    bootstrap, endpoint = kafka_broker.bootstrap_servers, sink_gateway.endpoint
+    src, _ = await windowed_source(endpoint, bootstrap, partitions=1)
+    out, _ = await sink(endpoint, bootstrap)
+    outcome = await run_sql(
+        endpoint,
+        f"EXPLAIN CREATE PIPELINE explained_window AS INSERT INTO {out} "
+        f"SELECT user_id, count(*) AS n, window_start FROM {src} "
+        "GROUP BY user_id, TUMBLE(ts, INTERVAL '1 minute')",
+    )
+    lines = [str(line) for (line,) in outcome.rows]
+    (window,) = [line.strip() for line in lines if line.strip().startswith("Window:")]
+    assert window == (
+        "Window: TUMBLE(ts, 0:01:00), emitted once the watermark passes its end; "
+        "state: the rows of open windows (user_id, ts, _kafka_partition, _kafka_offset)"
+    )
+    assert any("FROM laminar_window_state" in line for line in lines)
