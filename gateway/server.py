@@ -36,6 +36,7 @@ class GatewayServer:
         self._connections: dict[asyncio.Task[None], ClientConnection] = {}
         self._server: asyncio.Server | None = None
         self._stopping = asyncio.Event()
+        self._stopped = False
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         connection = ClientConnection(reader, writer, self.config)
@@ -62,6 +63,10 @@ class GatewayServer:
         await self.stop()
 
     async def stop(self) -> None:
+        """Stop accepting and end every connection; a second call does nothing."""
+        if self._stopped:
+            return
+        self._stopped = True
         if self._server is not None:
             self._server.close()
         tasks = list(self._connections)
