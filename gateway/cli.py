@@ -33,6 +33,7 @@ from gateway.connection import ConnectionConfig
 from gateway.embedded_broker import EmbeddedBroker
 from gateway.handlers.authentication import AuthConfig, Credential
 from gateway.logs import configure_logging
+from gateway.metrics_http import MetricsServer
 from gateway.server import GatewayServer, tls_context
 from pipelines.supervisor import Supervisor
 from sinks.registry import SinkRegistry
@@ -46,6 +47,16 @@ GC_GEN0_THRESHOLD = 20_000  # allocations between two young-generation collectio
 
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"LAMINAR_{name.upper().replace('-', '_')}", default)
+
+
+def _env_choice(name: str, default: str, choices: Sequence[str]) -> str:
+    """An environment default for a flag with choices: argparse checks choices only of values
+    given on the command line, so a mistyped LAMINAR_<FLAG> would otherwise be taken as it is."""
+    value = _env(name, default) or default
+    if value not in choices:
+        variable = f"LAMINAR_{name.upper()}"
+        raise SystemExit(f"laminar: {variable}={value!r} is not one of: {', '.join(choices)}")
+    return value
 
 
 def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,7 +78,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--kafka",
         choices=["embedded", "none"],
-        default=_env("kafka", "none"),
+        default=_env_choice("kafka", "none", ["embedded", "none"]),
         help="'embedded' starts the bundled Kafka-compatible broker on --kafka-port",
     )
     add(
@@ -79,7 +90,7 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--auth",
         choices=[m.value for m in AuthMethod],
-        default=_env("auth", "trust"),
+        default=_env_choice("auth", "trust", [m.value for m in AuthMethod]),
         help="client authentication method (default trust; trust is refused off loopback)",
     )
     add(
@@ -98,8 +109,13 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         default=int(_env("max_message_size", str(64 * 1024 * 1024)) or 0),
         help="largest protocol message accepted, in bytes",
     )
-    add("--metrics-port", type=int, default=_env("metrics_port"), help="reserved: Prometheus metrics port")
-    add("--log-format", choices=["text", "json"], default=_env("log_format", "text"))
+    add(
+        "--metrics-port",
+        type=int,
+        default=int(_env("metrics_port", "0") or 0),
+        help="serve Prometheus metrics at http://HOST:PORT/metrics, on --host (default 0: off)",
+    )
+    add("--log-format", choices=["text", "json"], default=_env_choice("log_format", "text", ["text", "json"]))
     add("--log-level", default=_env("log_level", "INFO"))
     add("--node-id", default=_env("node_id"), help="name of this node (default: host name)")
 
@@ -194,16 +210,24 @@ async def _serve(args: argparse.Namespace) -> None:
         broker = EmbeddedBroker("127.0.0.1", args.kafka_port, args.data_dir / "broker.log")
         await broker.start()
     server = GatewayServer(args.host, args.port, config)
+    metrics = None
+    if args.metrics_port:
+        metrics = MetricsServer(args.host, args.metrics_port, supervisor, sinks.metrics)
     try:
         await server.start()
         await supervisor.start()  # resumes every running pipeline from its committed offsets
+        if metrics is not None:
+            await metrics.start()
         print(
             f"Laminar is ready. Connect with:  psql -h {args.host} -p {args.port} -U {args.user} laminar"
-            + (f"\nEmbedded Kafka broker: {broker.bootstrap_servers}" if broker else ""),
+            + (f"\nEmbedded Kafka broker: {broker.bootstrap_servers}" if broker else "")
+            + (f"\nPrometheus metrics: {metrics.url}" if metrics else ""),
             flush=True,
         )
         await server.serve_until_stopped()
     finally:
+        if metrics is not None:
+            await metrics.stop()
         await server.stop()
         await supervisor.close()  # before the sinks and the broker they write to
         if broker is not None:

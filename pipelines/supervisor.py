@@ -105,13 +105,16 @@ class Supervisor:
         running = self._running.get(name)
         return None if running is None else running.runner.status
 
+    async def statuses(self) -> list[tuple[PipelineRecord, PipelineStatus | None]]:
+        """Every pipeline of the catalog with its live status (None unless this process runs it)."""
+        return [
+            (record, self.status(record.name) if record.state == "running" else None)
+            for record in await self.catalog.store.list_pipelines()
+        ]
+
     async def status_rows(self) -> list[tuple[object, ...]]:
         """Rows of system.pipelines."""
-        rows: list[tuple[object, ...]] = []
-        for record in await self.catalog.store.list_pipelines():
-            status = self.status(record.name) if record.state == "running" else None
-            rows.append(pipeline_row(record, status))
-        return rows
+        return [pipeline_row(record, status) for record, status in await self.statuses()]
 
     async def close(self) -> None:
         """Stop every pipeline: each commits what its sinks acknowledged (or aborts its transaction)."""

@@ -92,3 +92,18 @@ def test_flags_can_come_from_the_environment(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGTERM)
         process.communicate(timeout=20)
+
+
+def test_a_mistyped_environment_choice_is_refused(tmp_path: Path) -> None:
+    """argparse checks choices of command-line values only; LAMINAR_<FLAG> values are checked too."""
+    env = {**os.environ, "LAMINAR_KAFKA": "embeded"}
+    done = subprocess.run(
+        [sys.executable, "-m", "gateway", "serve", "--data-dir", str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "LAMINAR_KAFKA='embeded' is not one of: embedded, none" in done.stderr
