@@ -127,12 +127,32 @@ _INITIAL_SCHEMA: tuple[Statement, ...] = (
     "CREATE INDEX pipeline_connections_by_connection ON pipeline_connections (connection)",
 )
 
+# Several gateway nodes on one catalog: which nodes are alive, and which node runs each pipeline.
+# Times are seconds since the epoch from the nodes' clocks; a lease is the node's until expires_at.
+_NODES_AND_LEASES: tuple[Statement, ...] = (
+    PerDialect(
+        sqlite="CREATE TABLE nodes (name TEXT PRIMARY KEY, started_at REAL NOT NULL,"
+        " heartbeat_at REAL NOT NULL) STRICT",
+        postgres="CREATE TABLE nodes (name TEXT PRIMARY KEY, started_at DOUBLE PRECISION NOT NULL,"
+        " heartbeat_at DOUBLE PRECISION NOT NULL)",
+    ),
+    PerDialect(
+        sqlite="CREATE TABLE pipeline_leases ("
+        " pipeline TEXT PRIMARY KEY REFERENCES pipelines (name) ON DELETE CASCADE,"
+        " node TEXT NOT NULL, expires_at REAL NOT NULL) STRICT",
+        postgres="CREATE TABLE pipeline_leases ("
+        " pipeline TEXT PRIMARY KEY REFERENCES pipelines (name) ON DELETE CASCADE,"
+        " node TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL)",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
         "connections, secrets, users, pipelines and the generation counter",
         _INITIAL_SCHEMA,
     ),
+    Migration(2, "gateway nodes and pipeline leases", _NODES_AND_LEASES),
 )
 
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -544,3 +544,44 @@ class PostgresStore(CatalogStore):
     async def list_pipelines(self) -> list[PipelineRecord]:
         rows = await self._fetch(f'{_SELECT_PIPELINES} ORDER BY p.name COLLATE "C"')
         return [_pipeline(row) for row in rows]
+
+    # -- nodes and pipeline leases ---------------------------------------------------------------
+    async def heartbeat(self, node: str, started_at: float, now: float) -> None:
+        async with self._acquire() as conn:
+            await conn.execute(
+                "INSERT INTO nodes (name, started_at, heartbeat_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT (name) DO UPDATE SET started_at = EXCLUDED.started_at,"
+                " heartbeat_at = EXCLUDED.heartbeat_at",
+                node,
+                started_at,
+                now,
+            )
+
+    async def list_nodes(self) -> list[tuple[str, float, float]]:
+        rows = await self._fetch('SELECT name, started_at, heartbeat_at FROM nodes ORDER BY name COLLATE "C"')
+        return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
+        if not names:
+            return set()
+        # One statement: a lease is taken when free, expired or already this node's (renewed).
+        rows = await self._fetch(
+            "INSERT INTO pipeline_leases (pipeline, node, expires_at)"
+            " SELECT p.name, $2, $3 FROM pipelines p WHERE p.name = ANY($1::text[])"
+            " ON CONFLICT (pipeline) DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at"
+            " WHERE pipeline_leases.node = EXCLUDED.node OR pipeline_leases.expires_at < $4"
+            " RETURNING pipeline",
+            list(names),
+            node,
+            now + ttl_s,
+            now,
+        )
+        return {str(row[0]) for row in rows}
+
+    async def release_pipeline(self, name: str, node: str) -> None:
+        async with self._acquire() as conn:
+            await conn.execute("DELETE FROM pipeline_leases WHERE pipeline = $1 AND node = $2", name, node)
+
+    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
+        rows = await self._fetch("SELECT pipeline, node, expires_at FROM pipeline_leases")
+        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}

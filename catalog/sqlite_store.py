@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -592,3 +592,56 @@ class SqliteStore(CatalogStore):
             return [_pipeline(row, _pipeline_connections(conn, row["name"])) for row in rows]
 
         return await self._read(body)
+
+    # -- nodes and pipeline leases ---------------------------------------------------------------
+    async def heartbeat(self, node: str, started_at: float, now: float) -> None:
+        def body(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO nodes (name, started_at, heartbeat_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO UPDATE SET started_at = excluded.started_at,"
+                " heartbeat_at = excluded.heartbeat_at",
+                (node, started_at, now),
+            )
+
+        await self._run(body)
+
+    async def list_nodes(self) -> list[tuple[str, float, float]]:
+        rows = await self._fetch("SELECT name, started_at, heartbeat_at FROM nodes ORDER BY name")
+        return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
+
+    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
+        def body(conn: sqlite3.Connection) -> set[str]:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                held = set()
+                for name in names:
+                    row = conn.execute(
+                        "INSERT INTO pipeline_leases (pipeline, node, expires_at)"
+                        " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM pipelines WHERE name = ?)"
+                        " ON CONFLICT (pipeline) DO UPDATE SET node = excluded.node,"
+                        " expires_at = excluded.expires_at"
+                        " WHERE pipeline_leases.node = excluded.node OR pipeline_leases.expires_at < ?"
+                        " RETURNING pipeline",
+                        (name, node, now + ttl_s, name, now),
+                    ).fetchone()
+                    if row is not None:
+                        held.add(name)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            return held
+
+        return await self._run(body)
+
+    async def release_pipeline(self, name: str, node: str) -> None:
+        await self._run(
+            lambda conn: conn.execute(
+                "DELETE FROM pipeline_leases WHERE pipeline = ? AND node = ?", (name, node)
+            )
+        )
+
+    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
+        rows = await self._fetch("SELECT pipeline, node, expires_at FROM pipeline_leases")
+        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}

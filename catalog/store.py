@@ -14,6 +14,7 @@ missing object raises ``UndefinedObject`` (42704); dropping something still in u
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 
 from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord
 
@@ -107,3 +108,25 @@ class CatalogStore(abc.ABC):
 
     @abc.abstractmethod
     async def list_pipelines(self) -> list[PipelineRecord]: ...
+
+    # -- nodes and pipeline leases (several gateway nodes on one catalog) -------------------------
+    @abc.abstractmethod
+    async def heartbeat(self, node: str, started_at: float, now: float) -> None:
+        """Record that ``node`` is alive at ``now`` (seconds since the epoch)."""
+
+    @abc.abstractmethod
+    async def list_nodes(self) -> list[tuple[str, float, float]]:
+        """(name, started_at, heartbeat_at) of every node that ever ran, by name."""
+
+    @abc.abstractmethod
+    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
+        """Take or renew the lease of each pipeline that is free, expired or already ``node``'s,
+        until ``now + ttl_s``; returns the pipelines ``node`` holds afterwards."""
+
+    @abc.abstractmethod
+    async def release_pipeline(self, name: str, node: str) -> None:
+        """Give a pipeline's lease back (if ``node`` holds it), for another node to take at once."""
+
+    @abc.abstractmethod
+    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
+        """pipeline -> (node, expires_at) of every lease."""

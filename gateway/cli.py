@@ -13,8 +13,10 @@ import ipaddress
 import logging
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from gateway.handlers.authentication import AuthConfig, Credential
 from gateway.logs import configure_logging
 from gateway.metrics_http import MetricsServer
 from gateway.server import GatewayServer, tls_context
-from pipelines.supervisor import Supervisor
+from pipelines.supervisor import LEASE_S, Supervisor
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger("laminar")
@@ -117,7 +119,19 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add("--log-format", choices=["text", "json"], default=_env_choice("log_format", "text", ["text", "json"]))
     add("--log-level", default=_env("log_level", "INFO"))
-    add("--node-id", default=_env("node_id"), help="name of this node (default: host name)")
+    add(
+        "--node-id",
+        default=_env("node_id"),
+        help="name of this node among the nodes sharing a catalog (default: made once and kept in "
+        "the data directory)",
+    )
+    add(
+        "--lease-timeout",
+        type=float,
+        default=float(_env("lease_timeout", str(LEASE_S)) or LEASE_S),
+        help=f"seconds after which another node takes over the pipelines of a node that stopped "
+        f"renewing them (default {LEASE_S:g})",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -187,6 +201,17 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, 50, 100)
 
 
+def _node_id(data_dir: Path) -> str:
+    """This node's name when --node-id is not given: made once per data directory and kept in it,
+    so a restarted node is the same node and takes its pipelines' leases back at once."""
+    path = data_dir / "node-id"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    name = f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+    path.write_text(name + "\n", encoding="utf-8")
+    return name
+
+
 async def _serve(args: argparse.Namespace) -> None:
     args.data_dir.mkdir(parents=True, exist_ok=True)
     tune_garbage_collection()
@@ -196,7 +221,8 @@ async def _serve(args: argparse.Namespace) -> None:
     await store.open()
     catalog = Catalog(store, SecretBox.for_data_dir(args.data_dir))
     sinks = SinkRegistry(catalog)
-    supervisor = Supervisor(catalog, sinks)
+    node = args.node_id or _node_id(args.data_dir)
+    supervisor = Supervisor(catalog, sinks, node=node, lease_s=args.lease_timeout)
     config = ConnectionConfig(
         auth=_auth_config(args, catalog),
         tls=tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None,

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from pipelines.runner import STOP_TIMEOUT_S, PipelineRunner, PipelineStatus
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
+
+LEASE_S = 10.0  # how long a node holds a pipeline without renewing it
 
 Fingerprint = tuple[dt.datetime, tuple[dt.datetime | None, ...]]
 
@@ -39,15 +42,38 @@ class _Running:
 class Supervisor:
     """Runs this gateway's pipelines."""
 
-    def __init__(self, catalog: Catalog, sinks: SinkRegistry) -> None:
+    def __init__(
+        self, catalog: Catalog, sinks: SinkRegistry, *, node: str = "local", lease_s: float = LEASE_S
+    ) -> None:
+        """``node`` names this gateway among the nodes sharing the catalog; a pipeline runs on the
+        node holding its lease, renewed every ``lease_s / 3`` and taken over by another node once
+        ``lease_s`` passed without renewal (the node died or lost the catalog)."""
         self.catalog = catalog
         self.sinks = sinks
+        self.node = node
+        self.lease_s = lease_s
+        self._started_at = time.time()
         self._running: dict[str, _Running] = {}
         self._lock = asyncio.Lock()
         self._closed = False
+        self._keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Resume every pipeline the catalog says is running."""
+        """Resume every running pipeline this node can lease, then keep the leases and follow
+        changes other nodes make to the catalog."""
+        await self._tick()
+        self._keeper = asyncio.create_task(self._keep(), name="pipeline leases")
+
+    async def _keep(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.lease_s / 3)  # the renewal period, not a synchronisation
+            try:
+                await self._tick()
+            except Exception:
+                log.exception("renewing pipeline leases failed (retrying)")
+
+    async def _tick(self) -> None:
+        await self.catalog.store.heartbeat(self.node, self._started_at, time.time())
         await self.reconcile()
 
     async def reconcile(self) -> None:
@@ -58,9 +84,11 @@ class Supervisor:
             store = self.catalog.store
             records = await store.list_pipelines()
             changed_at = {record.name: record.updated_at for record in await store.list_connections()}
+            to_run = [record.name for record in records if record.state == "running"]
+            held = await store.claim_pipelines(to_run, self.node, time.time(), self.lease_s)
             wanted: dict[str, tuple[PipelineRecord, Fingerprint]] = {}
             for record in records:
-                if record.state == "running":
+                if record.state == "running" and record.name in held:
                     fingerprint = (record.updated_at, tuple(changed_at.get(c) for c in record.connections))
                     wanted[record.name] = (record, fingerprint)
             for name, running in list(self._running.items()):
@@ -113,25 +141,57 @@ class Supervisor:
         ]
 
     async def status_rows(self) -> list[tuple[object, ...]]:
-        """Rows of system.pipelines."""
-        return [pipeline_row(record, status) for record, status in await self.statuses()]
+        """Rows of system.pipelines, with the node that holds each pipeline's lease."""
+        leases = await self.catalog.store.pipeline_leases()
+        now = time.time()
+        rows = []
+        for record, status in await self.statuses():
+            holder, expires = leases.get(record.name, (None, 0.0))
+            node = holder if holder is not None and expires > now else None
+            rows.append((*pipeline_row(record, status, remote=node not in (None, self.node)), node))
+        return rows
+
+    async def node_rows(self) -> list[tuple[object, ...]]:
+        """Rows of system.nodes: every node that ever ran, whether it is alive, what it runs."""
+        leases = await self.catalog.store.pipeline_leases()
+        now = time.time()
+        rows: list[tuple[object, ...]] = []
+        for name, started, beat in await self.catalog.store.list_nodes():
+            held = sorted(p for p, (holder, expires) in leases.items() if holder == name and expires > now)
+            alive = now - beat < self.lease_s
+            rows.append((name, _instant(started), _instant(beat), alive, name == self.node, held))
+        return rows
 
     async def close(self) -> None:
-        """Stop every pipeline: each commits what its sinks acknowledged (or aborts its transaction)."""
+        """Stop every pipeline: each commits what its sinks acknowledged (or aborts its transaction)
+        and gives its lease back, so another node takes it over at once."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
         async with self._lock:
             self._closed = True
             names = list(self._running)
             await asyncio.gather(*(self._stop(name) for name in names))
+            for name in names:
+                with contextlib.suppress(Exception):
+                    await self.catalog.store.release_pipeline(name, self.node)
 
 
-def pipeline_row(record: PipelineRecord, status: PipelineStatus | None) -> tuple[object, ...]:
-    """One row of system.pipelines (columns as gateway.query.system_views declares them)."""
+def pipeline_row(
+    record: PipelineRecord, status: PipelineStatus | None, *, remote: bool = False
+) -> tuple[object, ...]:
+    """One row of system.pipelines (columns as gateway.query.system_views declares them); a
+    pipeline another node runs (``remote``) is 'running' with its counters unknown here."""
     state = record.state if status is None else status.state
     if status is None and record.state == "running":
-        state = "starting"
+        state = "running" if remote else "starting"
     connections: Sequence[str] = record.connections
     source = connections[0] if connections else None
     sinks = list(connections[1:])
+    if status is None and remote:
+        return (record.name, state, source, sinks, None, *([None] * 8), record.sql)
     if status is None:
         return (record.name, state, source, sinks, None, 0, 0, 0, 0, 0, None, None, None, record.sql)
     return (
@@ -150,6 +210,10 @@ def pipeline_row(record: PipelineRecord, status: PipelineStatus | None) -> tuple
         status.delivery,
         record.sql,
     )
+
+
+def _instant(seconds: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC)
 
 
 def _log_crash(name: str, task: asyncio.Task[None]) -> None:

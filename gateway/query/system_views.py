@@ -26,6 +26,8 @@ class PipelineRows(Protocol):
 
     async def status_rows(self) -> list[tuple[object, ...]]: ...
 
+    async def node_rows(self) -> list[tuple[object, ...]]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SystemContext:
@@ -55,6 +57,10 @@ def _from_metrics(rows: Callable[[ProducerMetrics], list[tuple[object, ...]]]) -
 
 async def _pipelines(context: SystemContext) -> list[tuple[object, ...]]:
     return [] if context.pipelines is None else await context.pipelines.status_rows()
+
+
+async def _nodes(context: SystemContext) -> list[tuple[object, ...]]:
+    return [] if context.pipelines is None else await context.pipelines.node_rows()
 
 
 async def _producer_status(context: SystemContext) -> list[tuple[object, ...]]:
@@ -130,8 +136,15 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             "pipelines",
             "name VARCHAR, state VARCHAR, source VARCHAR, sinks VARCHAR[], error VARCHAR, "
             "rows_in BIGINT, rows_out BIGINT, rows_dropped BIGINT, rows_dead_lettered BIGINT, "
-            "rows_late BIGINT, lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR",
+            "rows_late BIGINT, lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR, "
+            "node VARCHAR",
             _pipelines,
+        ),
+        SystemTable(
+            "nodes",
+            "name VARCHAR, started_at TIMESTAMPTZ, heartbeat_at TIMESTAMPTZ, alive BOOLEAN, "
+            "this_node BOOLEAN, pipelines VARCHAR[]",
+            _nodes,
         ),
         SystemTable(
             "kafka_topics",

@@ -1,0 +1,104 @@
+"""Several gateway nodes on one PostgreSQL catalog: each pipeline runs on exactly one node, by a
+lease in the catalog, and another node takes it over when its node dies.
+
+Two `laminar serve` processes share a fresh PostgreSQL catalog database. An exactly-once pipeline
+runs on whichever node leased it (system.pipelines.node, system.nodes); SIGKILL that node in the
+middle of the stream: the other node must take the pipeline over within the lease timeout plus one
+renewal period, continue from the committed offsets, and the committed output must hold every
+input exactly once (the new owner's producer fences the dead one's open transaction).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+
+from tests.fixtures.consume import read_batches, unique
+from tests.fixtures.crash import CrashableGateway, crashable_gateway, resolve_transactions
+from tests.fixtures.gateway import GatewayEndpoint
+from tests.fixtures.kafka import KafkaBroker, create_topic
+from tests.fixtures.pipelines import produce_json, wait_for
+from tests.integration.conftest import CatalogStoreTarget, catalog_database
+
+pytestmark = pytest.mark.integration
+
+LEASE_S = 3.0
+RECORDS = 6_000
+
+
+@pytest.fixture
+def shared_catalog() -> Iterator[CatalogStoreTarget]:
+    with catalog_database("postgres") as target:
+        yield target
+
+
+async def _query(endpoint: GatewayEndpoint, sql: str) -> list[tuple[object, ...]]:
+    async with await psycopg.AsyncConnection.connect(endpoint.dsn(), autocommit=True) as conn:
+        cursor = await conn.execute(sql)
+        return await cursor.fetchall() if cursor.description is not None else []
+
+
+async def test_a_dead_nodes_exactly_once_pipeline_moves_to_the_other_node(
+    kafka_broker: KafkaBroker, shared_catalog: CatalogStoreTarget, tmp_path: Path
+) -> None:
+    bootstrap = kafka_broker.bootstrap_servers
+    src_topic, out_topic = unique("nodes-src"), unique("nodes-out")
+    await create_topic(bootstrap, src_topic, 2)
+    await create_topic(bootstrap, out_topic, 1)
+    args = (*shared_catalog.extra_args, "--lease-timeout", str(LEASE_S))
+    with (
+        crashable_gateway(tmp_path / "node-a", extra_args=(*args, "--node-id", "node-a")) as a,
+        crashable_gateway(tmp_path / "node-b", extra_args=(*args, "--node-id", "node-b")) as b,
+    ):
+        nodes: dict[str, CrashableGateway] = {"node-a": a, "node-b": b}
+        endpoints = {"node-a": a.start(), "node-b": b.start()}
+        first = endpoints["node-a"]
+        for statement in (
+            f"CREATE CONNECTION nsrc (id BIGINT) TO kafka (bootstrap_servers = '{bootstrap}', "
+            f"topic = '{src_topic}', type = 'source', format = 'json')",
+            f"CREATE CONNECTION nout TO kafka (bootstrap_servers = '{bootstrap}', topic = '{out_topic}', "
+            "type = 'sink', format = 'json', 'transactional.id' = 'laminar-nodes-test')",
+            "CREATE PIPELINE moving WITH (batch_rows = 200, commit_interval_ms = '100 ms') "
+            "AS INSERT INTO nout SELECT id FROM nsrc",
+        ):
+            await _query(first, statement)
+        await produce_json(bootstrap, src_topic, [{"id": i} for i in range(RECORDS // 2)], 2)
+
+        async def owner() -> str | None:
+            rows = await _query(first, "SELECT node, rows_out FROM system.pipelines WHERE name = 'moving'")
+            return None if not rows else (None if rows[0][0] is None else str(rows[0][0]))
+
+        holder = await wait_for(owner, lambda node: node is not None, what="a node leases the pipeline")
+        assert holder is not None
+        survivor = "node-b" if holder == "node-a" else "node-a"
+        nodes_seen = await _query(endpoints[survivor], "SELECT name, alive FROM system.nodes ORDER BY name")
+        assert nodes_seen == [("node-a", True), ("node-b", True)]
+
+        async def output_count() -> int:
+            return len(resolve_transactions(await read_batches(bootstrap, out_topic)).committed)
+
+        await wait_for(output_count, lambda n: n > 0, what="the first committed output")
+        await produce_json(bootstrap, src_topic, [{"id": i} for i in range(RECORDS // 2, RECORDS)], 2)
+        nodes[holder].kill()
+        killed_at = time.monotonic()
+
+        async def new_owner() -> str | None:
+            rows = await _query(
+                endpoints[survivor], "SELECT node FROM system.pipelines WHERE name = 'moving'"
+            )
+            return None if not rows or rows[0][0] is None else str(rows[0][0])
+
+        taken = await wait_for(new_owner, lambda node: node == survivor, what="the survivor takes over")
+        assert taken == survivor
+        assert time.monotonic() - killed_at < LEASE_S + LEASE_S / 3 + 2.0  # lease, renewal, slack
+
+        await wait_for(output_count, lambda n: n >= RECORDS, what="every input committed", deadline_s=60)
+        view = resolve_transactions(await read_batches(bootstrap, out_topic))
+        ids = Counter(int(orjson.loads(record.value or b"{}")["id"]) for record in view.committed)
+        assert ids == Counter(range(RECORDS)), view.summary()
