@@ -17,24 +17,36 @@ from gateway import errors
 from sinks.kafka_sink import KafkaSink
 from sinks.metrics import ProducerMetrics
 
+Version = tuple[dt.datetime, tuple[dt.datetime | None, ...]]
+
 
 class SinkRegistry:
     def __init__(self, catalog: Catalog) -> None:
         self._catalog = catalog
         self.metrics = ProducerMetrics()
-        self._sinks: dict[str, tuple[dt.datetime, KafkaSink]] = {}
+        self._sinks: dict[str, tuple[Version, KafkaSink]] = {}
         self._lock = asyncio.Lock()
+
+    async def _version(self, record: ConnectionRecord) -> Version:
+        """When the connection or a secret it uses last changed: a sink built before is stale
+        (ALTER SECRET of a registry password must reach the sink that uses it)."""
+        stamps = []
+        for name in record.secret_refs:
+            secret = await self._catalog.store.get_secret(name)
+            stamps.append(None if secret is None else secret.updated_at)
+        return (record.updated_at, tuple(stamps))
 
     async def sink_for(self, record: ConnectionRecord) -> KafkaSink:
         async with self._lock:
+            version = await self._version(record)
             current = self._sinks.get(record.name)
-            if current is not None and current[0] == record.updated_at:
+            if current is not None and current[0] == version:
                 return current[1]
             if current is not None:
                 await current[1].close()
                 del self._sinks[record.name]
             sink = await self._build(record, depth=0)
-            self._sinks[record.name] = (record.updated_at, sink)
+            self._sinks[record.name] = (version, sink)
             return sink
 
     async def _build(self, record: ConnectionRecord, *, depth: int) -> KafkaSink:

@@ -670,6 +670,16 @@ async def test_wrong_registry_credentials_are_42501_and_never_show_the_secret(
     nothing_written_since(await read_records(scenario.servers, AVRO_TOPIC, since=since))
 
 
+async def test_alter_secret_reaches_a_sink_already_in_use(scenario: Scenario) -> None:
+    """The registry password is wrong, then fixed with ALTER SECRET: the next INSERT uses the new
+    value (the sink built with the old one is rebuilt, with no ALTER CONNECTION or restart)."""
+    with running_schema_registry(username=SR_KEY, password="the-new-password") as registry:
+        await scenario.avro_sink(registry)
+        assert (await sql_error(scenario.gateway.endpoint, SIMPLE_INSERT)).sqlstate == "42501"
+        await scenario.sql("ALTER SECRET sr_secret AS 'the-new-password'")
+        assert await scenario.sql(SIMPLE_INSERT) == "INSERT 0 1"
+
+
 async def test_registry_answering_503_is_08006_and_nothing_is_written_until_it_is_back(
     scenario: Scenario, registry: SchemaRegistryServer
 ) -> None:
