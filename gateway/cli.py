@@ -44,6 +44,12 @@ log = logging.getLogger("laminar")
 
 DEFAULT_PORT = 5433
 DEFAULT_KAFKA_PORT = 9092
+# What `laminar status` prints (through psql, like `laminar sql`).
+STATUS_QUERIES = (
+    "SELECT name AS node, alive, this_node, started_at, heartbeat_at, pipelines FROM system.nodes",
+    "SELECT name AS pipeline, state, node, delivery, rows_in, rows_out, rows_dropped, rows_late, lag, "
+    "last_commit, error FROM system.pipelines",
+)
 GC_GEN0_THRESHOLD = 20_000  # allocations between two young-generation collections (CPython: 700)
 
 
@@ -142,7 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run SQL against a running node (uses psql)")
     sql.add_argument("statement", nargs="?", help="SQL to run; omit to read --file")
     sql.add_argument("--file", "-f", type=Path)
-    for sub in (sql, commands.add_parser("status", help="check that a node answers")):
+    status = commands.add_parser("status", help="the nodes and pipelines a node sees, with rows and lag")
+    for sub in (sql, status):
         sub.add_argument("--host", default=_env("host", "127.0.0.1"))
         sub.add_argument("--port", type=int, default=int(_env("port", str(DEFAULT_PORT)) or DEFAULT_PORT))
         sub.add_argument("--user", default=_env("user", "laminar"))
@@ -288,4 +295,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _psql(args, ["-v", "ON_ERROR_STOP=1", "-f", str(args.file)])
         print("laminar sql: give a statement or --file", file=sys.stderr)
         return 2
-    return _psql(args, ["-At", "-c", "SELECT version()"])
+    return _psql(
+        args, ["-P", "footer=off", *[arg for query in STATUS_QUERIES for arg in ("-c", query)]]
+    )

@@ -107,3 +107,25 @@ def test_a_mistyped_environment_choice_is_refused(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "LAMINAR_KAFKA='embeded' is not one of: embedded, none" in done.stderr
+
+
+def test_status_shows_the_node_and_its_pipelines(tmp_path: Path) -> None:
+    port = free_port()
+    process = _serve(tmp_path, "--port", str(port), "--node-id", "status-node")
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "status", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    assert done.returncode == 0, done.stderr
+    rows = [[cell.strip() for cell in line.split("|")] for line in done.stdout.splitlines()]
+    assert rows[0][:3] == ["node", "alive", "this_node"]
+    assert rows[2][:3] == ["status-node", "t", "t"]
+    assert ["pipeline", "state", "node"] in [row[:3] for row in rows]
