@@ -295,6 +295,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _psql(args, ["-v", "ON_ERROR_STOP=1", "-f", str(args.file)])
         print("laminar sql: give a statement or --file", file=sys.stderr)
         return 2
-    return _psql(
-        args, ["-P", "footer=off", *[arg for query in STATUS_QUERIES for arg in ("-c", query)]]
-    )
+    return _psql(args, ["-P", "footer=off", *[arg for query in STATUS_QUERIES for arg in ("-c", query)]])
