@@ -48,7 +48,7 @@ from aiokafka import errors as kafka_errors
 
 from catalog.model import PipelineRecord
 from catalog.service import Catalog
-from gateway import errors, source_tables
+from gateway import errors, logs, source_tables
 from gateway.query.results import Row
 from gateway.sql import statements as st
 from gateway.sql.dialect import parse
@@ -168,6 +168,7 @@ class PipelineRunner:
     # -- the task ----------------------------------------------------------------------------------
     async def run(self) -> None:
         """Attempts until stopped, failed for good, or cancelled."""
+        logs.PIPELINE.set(self.record.name)  # this task's log lines name the pipeline
         statement = parse_create(self.record)
         settings = pipeline_settings(self.record.name, self.record.options)
         failures = 0
