@@ -241,7 +241,10 @@ async def _serve(args: argparse.Namespace) -> None:
     broker = None
     if args.kafka == "embedded":
         broker = EmbeddedBroker("127.0.0.1", args.kafka_port, args.data_dir / "broker.log")
-        await broker.start()
+        try:
+            await broker.start()
+        except RuntimeError as exc:
+            raise SystemExit(f"laminar: {exc}") from None
     server = GatewayServer(args.host, args.port, config)
     metrics = None
     if args.metrics_port:

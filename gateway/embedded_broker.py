@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +41,7 @@ class EmbeddedBroker:
     async def start(self) -> None:
         url = f"tcp://{self.host}:{self.port}"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._check_port_free()
         with self.log_path.open("ab") as log_file:
             self.process = await asyncio.create_subprocess_exec(
                 str(broker_binary()),
@@ -56,6 +58,19 @@ class EmbeddedBroker:
             )
         await self._wait_until_listening()
         log.info("embedded Kafka broker (Tansu) listening on %s", self.bootstrap_servers)
+
+    def _check_port_free(self) -> None:
+        """Something else listening on the port would pass the readiness check below while the
+        broker itself dies with "address in use": refuse to start instead."""
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.host, self.port))
+            except OSError as exc:
+                raise RuntimeError(
+                    f"cannot start the embedded broker: {self.host}:{self.port} is in use ({exc.strerror}); "
+                    "choose another --kafka-port"
+                ) from exc
 
     async def _wait_until_listening(self) -> None:
         loop = asyncio.get_running_loop()

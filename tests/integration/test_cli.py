@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -129,3 +130,33 @@ def test_status_shows_the_node_and_its_pipelines(tmp_path: Path) -> None:
     assert rows[0][:3] == ["node", "alive", "this_node"]
     assert rows[2][:3] == ["status-node", "t", "t"]
     assert ["pipeline", "state", "node"] in [row[:3] for row in rows]
+
+
+def test_an_embedded_broker_port_in_use_stops_the_start(tmp_path: Path) -> None:
+    """Something else on --kafka-port would look like a ready broker; the start is refused."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "gateway",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--port",
+                str(free_port()),
+                "--kafka",
+                "embedded",
+                "--kafka-port",
+                str(busy),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode != 0
+    assert f"cannot start the embedded broker: 127.0.0.1:{busy} is in use" in done.stderr
