@@ -65,12 +65,24 @@ class Supervisor:
         self._keeper = asyncio.create_task(self._keep(), name="pipeline leases")
 
     async def _keep(self) -> None:
+        renewed = time.monotonic()
         while not self._closed:
             await asyncio.sleep(self.lease_s / 3)  # the renewal period, not a synchronisation
             try:
                 await self._tick()
+                renewed = time.monotonic()
             except Exception:
                 log.exception("renewing pipeline leases failed (retrying)")
+                if time.monotonic() - renewed > self.lease_s:
+                    # Our leases have expired: another node may run these pipelines now.
+                    await self._stop_all("its leases expired while the catalog was unreachable")
+
+    async def _stop_all(self, why: str) -> None:
+        async with self._lock:
+            names = list(self._running)
+            if names:
+                log.warning("stopping pipelines %s: %s", ", ".join(names), why)
+            await asyncio.gather(*(self._stop(name) for name in names))
 
     async def _tick(self) -> None:
         await self.catalog.store.heartbeat(self.node, self._started_at, time.time())
