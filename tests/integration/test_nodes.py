@@ -1,15 +1,16 @@
 """Several gateway nodes on one PostgreSQL catalog: each pipeline runs on exactly one node, by a
 lease in the catalog, and another node takes it over when its node dies.
 
-Two `laminar serve` processes share a fresh PostgreSQL catalog database. An exactly-once pipeline
+Two, then three `laminar serve` processes share a fresh PostgreSQL catalog database. An exactly-once pipeline
 runs on whichever node leased it (system.pipelines.node, system.nodes); SIGKILL that node in the
-middle of the stream: the other node must take the pipeline over within the lease timeout plus one
+middle of the stream: another node must take the pipeline over within the lease timeout plus one
 renewal period, continue from the committed offsets, and the committed output must hold every
 input exactly once (the new owner's producer fences the dead one's open transaction).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -44,20 +45,24 @@ async def _query(endpoint: GatewayEndpoint, sql: str) -> list[tuple[object, ...]
         return await cursor.fetchall() if cursor.description is not None else []
 
 
-async def test_a_dead_nodes_exactly_once_pipeline_moves_to_the_other_node(
-    kafka_broker: KafkaBroker, shared_catalog: CatalogStoreTarget, tmp_path: Path
+@pytest.mark.parametrize("count", [2, 3])
+async def test_a_dead_nodes_exactly_once_pipeline_moves_to_another_node(
+    count: int, kafka_broker: KafkaBroker, shared_catalog: CatalogStoreTarget, tmp_path: Path
 ) -> None:
     bootstrap = kafka_broker.bootstrap_servers
     src_topic, out_topic = unique("nodes-src"), unique("nodes-out")
     await create_topic(bootstrap, src_topic, 2)
     await create_topic(bootstrap, out_topic, 1)
     args = (*shared_catalog.extra_args, "--lease-timeout", str(LEASE_S))
-    with (
-        crashable_gateway(tmp_path / "node-a", extra_args=(*args, "--node-id", "node-a")) as a,
-        crashable_gateway(tmp_path / "node-b", extra_args=(*args, "--node-id", "node-b")) as b,
-    ):
-        nodes: dict[str, CrashableGateway] = {"node-a": a, "node-b": b}
-        endpoints = {"node-a": a.start(), "node-b": b.start()}
+    names = [f"node-{letter}" for letter in "abc"[:count]]
+    with contextlib.ExitStack() as stack:
+        nodes: dict[str, CrashableGateway] = {
+            name: stack.enter_context(
+                crashable_gateway(tmp_path / name, extra_args=(*args, "--node-id", name))
+            )
+            for name in names
+        }
+        endpoints = {name: node.start() for name, node in nodes.items()}
         first = endpoints["node-a"]
         for statement in (
             f"CREATE CONNECTION nsrc (id BIGINT) TO kafka (bootstrap_servers = '{bootstrap}', "
@@ -76,9 +81,10 @@ async def test_a_dead_nodes_exactly_once_pipeline_moves_to_the_other_node(
 
         holder = await wait_for(owner, lambda node: node is not None, what="a node leases the pipeline")
         assert holder is not None
-        survivor = "node-b" if holder == "node-a" else "node-a"
+        survivors = [name for name in names if name != holder]
+        survivor = survivors[0]
         nodes_seen = await _query(endpoints[survivor], "SELECT name, alive FROM system.nodes ORDER BY name")
-        assert nodes_seen == [("node-a", True), ("node-b", True)]
+        assert nodes_seen == [(name, True) for name in names]
 
         async def output_count() -> int:
             return len(resolve_transactions(await read_batches(bootstrap, out_topic)).committed)
@@ -94,8 +100,8 @@ async def test_a_dead_nodes_exactly_once_pipeline_moves_to_the_other_node(
             )
             return None if not rows or rows[0][0] is None else str(rows[0][0])
 
-        taken = await wait_for(new_owner, lambda node: node == survivor, what="the survivor takes over")
-        assert taken == survivor
+        taken = await wait_for(new_owner, lambda node: node in survivors, what="a survivor takes over")
+        assert taken in survivors
         assert time.monotonic() - killed_at < LEASE_S + LEASE_S / 3 + 2.0  # lease, renewal, slack
 
         await wait_for(output_count, lambda n: n >= RECORDS, what="every input committed", deadline_s=60)
