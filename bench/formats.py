@@ -37,8 +37,6 @@ import datetime as dt
 import io
 import json
 import os
-import platform
-import re
 import shutil
 import statistics
 import struct
@@ -67,6 +65,7 @@ from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
+from bench.machine import machine_facts
 from catalog.options import validate_connection_options
 from gateway.protocol import types as pgtypes
 from sinks.kafka_sink import KafkaSink, SinkColumn
@@ -382,12 +381,8 @@ def benchmark(args: argparse.Namespace, root: Path) -> list[Measurement]:
 # --- report --------------------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "python": platform.python_version(),
+        **machine_facts(),
         "aiokafka": aiokafka.__version__,
         "fastavro": fastavro.__version__,
         "loop": "uvloop" if uvloop is not None else "asyncio",

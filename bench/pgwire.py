@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import os
-import platform
 import pwd
 import re
 import shutil
@@ -30,6 +29,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
+from bench.machine import machine_facts  # noqa: E402 - needs the repo root on sys.path
 from tests.fixtures.gateway import (  # noqa: E402 - needs the repo root on sys.path
     GatewayEndpoint,
     free_port,
@@ -159,12 +159,8 @@ def pgbench_tps(target: Target, mode: str, seconds: int, clients: int, threads: 
 
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "python": platform.python_version(),
+        **machine_facts(),
         "pgbench": subprocess.run(
             [PGBENCH, "--version"], capture_output=True, text=True, check=False
         ).stdout.strip(),

@@ -94,7 +94,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -126,6 +125,7 @@ from aiokafka.record.control_record import ControlRecord
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
+from bench.machine import machine_facts
 from catalog.options import validate_connection_options
 from sinks import kafka_compat
 from sinks.producer_settings import ProducerSettings
@@ -1095,12 +1095,11 @@ def benchmark(args: argparse.Namespace, root: Path) -> tuple[dict[str, Any], lis
 # --- report ------------------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
+    facts = machine_facts()
     return {
-        "cores": str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "python": platform.python_version(),
+        "cores": facts["nproc"],
+        "cpu": facts["cpu"],
+        "python": facts["python"],
         "aiokafka": aiokafka.__version__,
         "loop": "uvloop" if uvloop is not None else "asyncio",
     }

@@ -32,8 +32,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
-import re
 import shutil
 import statistics
 import sys
@@ -58,6 +56,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
+from bench.machine import machine_facts
 from catalog.options import ValidatedOptions, validate_connection_options
 from gateway.protocol import types as pgtypes
 from sinks import kafka_compat
@@ -423,12 +422,8 @@ def benchmark(args: argparse.Namespace, root: Path) -> list[Measurement]:
 # --- report ---------------------------------------------------------------------------------------
 def machine() -> dict[str, str]:
     """What the figures were measured on."""
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.MULTILINE)
     return {
-        "nproc": str(os.cpu_count()),
-        "cpu": model.group(1).strip() if model else platform.processor() or "unknown",
-        "python": platform.python_version(),
+        **machine_facts(),
         "aiokafka": aiokafka.__version__,
         "loop": "uvloop" if uvloop is not None else "asyncio",
     }
