@@ -32,6 +32,7 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.metrics_core import (
     CounterMetricFamily,
     GaugeMetricFamily,
+    HistogramMetricFamily,
     Metric,
     SummaryMetricFamily,
 )
@@ -103,6 +104,11 @@ class GatewayCollector:
             "When the pipeline last committed its source offsets (Unix time).",
             labels=PIPELINE_LABELS,
         )
+        commits = HistogramMetricFamily(
+            "laminar_pipeline_commit_seconds",
+            "How long committing took: offsets, or the transaction with output and offsets.",
+            labels=PIPELINE_LABELS,
+        )
         up = GaugeMetricFamily(
             "laminar_pipeline_up",
             "1 while the pipeline runs, 0 otherwise (state as in system.pipelines).",
@@ -117,10 +123,13 @@ class GatewayCollector:
                 lag.add_metric(labels, status.lag)
             if status is not None and status.last_commit is not None:
                 last_commit.add_metric(labels, status.last_commit.timestamp())
+            if status is not None:
+                histogram = status.commit_latency
+                commits.add_metric(labels, histogram.cumulative(), sum_value=histogram.total_s)
             state = pipeline_state(record, status)
             up.add_metric([*labels, state], 1 if state == "running" else 0)
         yield from counters.values()
-        yield from (lag, last_commit, up)
+        yield from (lag, last_commit, commits, up)
 
     def _producer_families(self) -> Iterator[Metric]:
         labels = ("connection",)

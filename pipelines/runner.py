@@ -33,6 +33,7 @@ exponential back-off; ``max_retries`` failed attempts in a row, or any error tha
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import dataclasses
 import datetime as dt
@@ -40,7 +41,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import pyarrow as pa
 from aiokafka import TopicPartition
@@ -71,6 +72,30 @@ STOP_TIMEOUT_S = 30.0
 WRITES_AHEAD = 4  # encoded micro-batches waiting for the writer, beyond the ones it sends
 
 
+COMMIT_BUCKETS_S: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclasses.dataclass(slots=True)
+class LatencyHistogram:
+    """Durations in fixed buckets (upper bounds in seconds; the last count is above them all)."""
+
+    bounds: tuple[float, ...] = COMMIT_BUCKETS_S
+    counts: list[int] = dataclasses.field(default_factory=lambda: [0] * (len(COMMIT_BUCKETS_S) + 1))
+    total_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
+        self.total_s += seconds
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """Prometheus buckets: (upper bound, observations at or below it), ending with +Inf."""
+        running, buckets = 0, []
+        for bound, count in zip((*[f"{b:g}" for b in self.bounds], "+Inf"), self.counts, strict=True):
+            running += count
+            buckets.append((bound, running))
+        return buckets
+
+
 @dataclasses.dataclass(slots=True)
 class PipelineStatus:
     """What ``system.pipelines`` shows about a pipeline while this process runs it."""
@@ -86,6 +111,7 @@ class PipelineStatus:
     last_commit: dt.datetime | None = None
     attempts: int = 0  # attempts started (the first one included)
     delivery: str = "at-least-once"
+    commit_latency: LatencyHistogram = dataclasses.field(default_factory=LatencyHistogram)
 
 
 def parse_create(record: PipelineRecord) -> st.CreatePipelineStatement:
@@ -645,6 +671,7 @@ class _Attempt:
             if checkpoint == self._checkpointed:
                 checkpoint = None
         changed = {tp: offset for tp, offset in offsets.items() if self.committed.get(tp) != offset}
+        started = time.monotonic()
         if self.in_transaction:
             assert self.transactional is not None
             self.in_transaction = False
@@ -662,6 +689,7 @@ class _Attempt:
             self._checkpointed = checkpoint
         self.committed.update(changed)
         self.progressed = True
+        self.status.commit_latency.observe(time.monotonic() - started)
         self.status.last_commit = dt.datetime.now(dt.UTC)
 
     async def _write_checkpoint(

@@ -152,6 +152,10 @@ async def test_metrics_follow_a_running_pipeline(
     last_commit = third.value("laminar_pipeline_last_commit_timestamp_seconds", **labels)
     assert last_commit is not None
     assert last_commit > 0
+    commits = third.value("laminar_pipeline_commit_seconds_count", **labels) or 0
+    assert commits >= 1
+    assert third.value("laminar_pipeline_commit_seconds_bucket", le="+Inf", **labels) == commits
+    assert (third.value("laminar_pipeline_commit_seconds_sum", **labels) or 0) > 0
 
     # A paused pipeline is down; a dropped one has no series any more.
     assert (await run_sql(endpoint, f"ALTER PIPELINE {name} PAUSE")).status == "ALTER PIPELINE"
