@@ -56,14 +56,12 @@ sys.path.insert(0, str(REPO_ROOT))
 import aiokafka
 import duckdb
 import fastavro
-import grpc_tools
 import orjson
 from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError
 from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from bench.machine import machine_facts
 from catalog.options import validate_connection_options
@@ -72,6 +70,7 @@ from sinks.kafka_sink import KafkaSink, SinkColumn
 from sinks.metrics import ProducerMetrics
 from sinks.producer_settings import ProducerSettings
 from tests.fixtures.kafka import create_topic, running_kafka_broker
+from tests.fixtures.protoc import protoc_message_class
 from tests.fixtures.schema_registry import SchemaRegistryServer, running_schema_registry
 
 try:
@@ -183,31 +182,6 @@ def build_sink(fmt: str, bootstrap: str, registry_url: str) -> KafkaSink:
 
 
 # --- independent decoding of stored records ------------------------------------------------------------
-def protoc_event_class(directory: Path) -> Any:
-    """bench.Event from a descriptor set a separate `python -m grpc_tools.protoc` run compiled."""
-    (directory / "event.proto").write_text(EVENT_PROTO)
-    out = directory / "event.pb"
-    include = Path(grpc_tools.__file__).parent / "_proto"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{directory}",
-            f"-I{include}",
-            "--include_imports",
-            f"--descriptor_set_out={out}",
-            str(directory / "event.proto"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
-        pool.AddSerializedFile(file.SerializeToString())
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(PROTO_MESSAGE))
-
-
 def confluent_id(value: bytes) -> int:
     if len(value) < 5 or value[0] != 0:
         raise BenchError(f"not a Confluent-framed message: {value[:8]!r}")
@@ -216,7 +190,7 @@ def confluent_id(value: bytes) -> int:
 
 def decoders(registry: SchemaRegistryServer, work: Path) -> dict[str, Callable[[bytes], dict[str, Any]]]:
     """format -> a function turning a record value into {column: value}, without formats/."""
-    event = protoc_event_class(work)
+    event = protoc_message_class(work, EVENT_PROTO, PROTO_MESSAGE)
 
     def json_row(value: bytes) -> dict[str, Any]:
         found: dict[str, Any] = orjson.loads(value)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final
 
 from sqlglot import exp
 
@@ -35,10 +34,9 @@ from gateway.query.results import Column
 from gateway.sql import statements as st
 from pipelines.options import PipelineSettings, pipeline_settings
 from pipelines.windows import WindowedPlan, find_window, plan_windowed
-from sources.kafka_source import METADATA_COLUMNS, source_columns, source_duckdb_types
+from sources.kafka_source import METADATA_COLUMNS, METADATA_NAMES, source_columns, source_duckdb_types
 
 ROUTING_OPTIONS = ("key_field", "topic_field", "partition_field")
-METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)

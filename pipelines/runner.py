@@ -244,9 +244,8 @@ class PipelineRunner:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Failure:
-    """A record that stops the pipeline: its index in the micro-batch and the error."""
+    """A record that stops the pipeline: the error, and the records of its micro-batch before it."""
 
-    at: int
     error: errors.DataException
     before: Sequence[SourceRecord]  # the records of the micro-batch before it
 
@@ -634,9 +633,9 @@ class _Attempt:
                 try:
                     reader.reject(record, exc, rejected)
                 except errors.DataException as fatal:
-                    failure = _Failure(index, fatal, records[:index])
+                    failure = _Failure(fatal, records[:index])
                     break
-        status.rows_in += len(records) if failure is None else failure.at + 1  # the bad one was read
+        status.rows_in += len(records) if failure is None else len(failure.before) + 1  # the bad one was read
         status.rows_dropped += rejected.skipped
         if rejected.dead_letters:
             await self._dead_letter(rejected.dead_letters)

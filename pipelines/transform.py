@@ -75,16 +75,10 @@ class MicroBatchTransform:
             schema=schema,
         )
 
-    async def run(self, table: pa.Table) -> list[list[Row]]:
-        """The rows each output of the plan produces from a batch of the source table
-        (:meth:`to_arrow` of rows decoded one by one)."""
-        result = await self.run_decoded(lambda: table)
-        assert result is not None
-        return result
-
     async def run_decoded(self, decode: Callable[[], pa.Table | None]) -> list[list[Row]] | None:
-        """Like :meth:`run`, for a batch that ``decode`` turns into the source table in the same
-        worker-thread hop (pyarrow's JSON reader leaves the event loop free); None if it declines."""
+        """The rows each output of the plan produces from the batch ``decode`` turns into the source
+        table, in one worker-thread hop (pyarrow's JSON reader leaves the event loop free); None if
+        it declines the batch."""
         sqls = self._sql
         return await self.with_batch(decode, lambda cursor: [cursor.execute(sql).fetchall() for sql in sqls])
 

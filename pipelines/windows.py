@@ -38,15 +38,20 @@ from sqlglot import exp
 
 from gateway import errors
 from gateway.protocol import types as pgtypes
-from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
+from gateway.query.engine import (
+    WINDOW_FUNCTIONS,
+    CompiledQuery,
+    QueryEngine,
+    compile_select,
+    replace_window_bounds,
+    window_calls,
+)
 from gateway.query.results import Column, Row
 from gateway.sql import statements as st
 from pipelines.checkpoints import Checkpoint
 
 STATE_TABLE: Final = "laminar_window_state"
 WINDOW_START_US: Final = "laminar_ws"
-WINDOW_FUNCTIONS: Final = ("TUMBLE", "HOP")
-WINDOW_COLUMNS: Final = ("window_start", "window_end")
 TIME_TYPES: Final = frozenset({pgtypes.TIMESTAMPTZ, pgtypes.TIMESTAMP})
 
 
@@ -97,12 +102,7 @@ def find_window(query: exp.Expression) -> tuple[WindowSpec, exp.Expression] | No
     """The window call in the GROUP BY of a pipeline's SELECT, checked, or None."""
     if not isinstance(query, exp.Select):
         return None
-    group = query.args.get("group")
-    calls = [
-        node
-        for node in (group.expressions if isinstance(group, exp.Group) else [])
-        if isinstance(node, exp.Anonymous) and str(node.this).upper() in WINDOW_FUNCTIONS
-    ]
+    calls = window_calls(query)
     if not calls:
         return None
     if len(calls) > 1:
@@ -228,12 +228,7 @@ def plan_windowed(
         if str(node.this).upper() in WINDOW_FUNCTIONS:
             inside_group = node.find_ancestor(exp.Group) is not None
             node.replace(exp.column(WINDOW_START_US) if inside_group else _window_start(spec))
-    for column in list(emit_tree.find_all(exp.Column)):
-        name = column.name.lower()
-        if name in WINDOW_COLUMNS and not column.table and column.name not in by_name:
-            bound = _window_start(spec) if name == "window_start" else _window_end(spec)
-            # A bare window_start in the select list keeps its name as the output column's.
-            column.replace(exp.alias_(bound, name) if column.parent is emit_tree else bound)
+    replace_window_bounds(emit_tree, lambda: _window_start(spec), lambda: _window_end(spec), keep=by_name)
     group = emit_tree.args.get("group")
     assert isinstance(group, exp.Group)
     if not any(isinstance(e, exp.Column) and e.name == WINDOW_START_US for e in group.expressions):

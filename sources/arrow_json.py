@@ -37,14 +37,13 @@ import pyarrow.json as pa_json
 from gateway.protocol import types as pg
 from sources.decode import PayloadColumn
 from sources.fetch import Fetched
-from sources.kafka_source import METADATA_COLUMNS
+from sources.kafka_source import METADATA_NAMES
 
 FAST_OIDS: Final = frozenset(
     {pg.INT2, pg.INT4, pg.INT8, pg.FLOAT4, pg.FLOAT8, pg.BOOL, pg.TEXT, pg.VARCHAR, pg.TIMESTAMPTZ}
 )
 _SUSPECT: Final = (b"NaN", b"Infinity", b"\\u0000")
 _TIMESTAMP_MS: Final = pa.timestamp("ms")
-METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
 _ATTRIBUTES: Final = {"_kafka_key": "key", "_kafka_offset": "offset"}
 
 

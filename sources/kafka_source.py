@@ -91,6 +91,7 @@ METADATA_COLUMNS: Final[tuple[tuple[str, int], ...]] = (
     ("_kafka_timestamp", pg.TIMESTAMPTZ),
     ("_kafka_headers", pg.TEXT),  # a MAP(VARCHAR, BLOB): announced as text, see the module docstring
 )
+METADATA_NAMES: Final = tuple(name for name, _ in METADATA_COLUMNS)
 METADATA_DUCKDB_TYPES: Final = ("BLOB", "INTEGER", "BIGINT", "TIMESTAMP WITH TIME ZONE", HEADERS_DUCKDB_TYPE)
 MAX_ERRORS_LISTED: Final = 100
 POLL_TIMEOUT_MS: Final = 100  # how long one getmany waits before the loop looks at its partitions again

@@ -16,8 +16,9 @@ from __future__ import annotations
 import asyncio
 import decimal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import duckdb
@@ -217,16 +218,42 @@ def _hide_from_star(tree: exp.Expression, hidden: Mapping[str, Sequence[str]]) -
     return tree
 
 
+WINDOW_FUNCTIONS = ("TUMBLE", "HOP")
+WINDOW_BOUNDS = ("window_start", "window_end")
+
+
+def window_calls(select: exp.Select) -> list[exp.Anonymous]:
+    """The TUMBLE/HOP calls a SELECT groups by (pipelines and bounded queries alike)."""
+    group = select.args.get("group")
+    return [
+        node
+        for node in (group.expressions if isinstance(group, exp.Group) else [])
+        if isinstance(node, exp.Anonymous) and str(node.this).upper() in WINDOW_FUNCTIONS
+    ]
+
+
+def replace_window_bounds(
+    select: exp.Select,
+    start: Callable[[], exp.Expression],
+    end: Callable[[], exp.Expression],
+    *,
+    keep: Collection[str] = (),
+) -> None:
+    """``window_start`` / ``window_end`` in a windowed SELECT become the window's bounds (unless a
+    real column of that name is in ``keep``); a bare one in the select list keeps its name."""
+    for column in list(select.find_all(exp.Column)):
+        name = column.name.lower()
+        if column.table or name not in WINDOW_BOUNDS or column.name in keep:
+            continue
+        bound = start() if name == "window_start" else end()
+        column.replace(exp.alias_(bound, name) if column.parent is select else bound)
+
+
 def _window_columns(tree: exp.Expression) -> exp.Expression:
     """In a bounded query grouped by TUMBLE(ts, size), ``window_start`` and ``window_end`` are
     that window's bounds, as in a pipeline; HOP (a row in several windows) is for pipelines only."""
     for select in tree.find_all(exp.Select):
-        group = select.args.get("group")
-        calls = [
-            node
-            for node in (group.expressions if isinstance(group, exp.Group) else [])
-            if isinstance(node, exp.Anonymous) and str(node.this).upper() in ("TUMBLE", "HOP")
-        ]
+        calls = window_calls(select)
         if not calls:
             continue
         call = calls[0]
@@ -235,19 +262,13 @@ def _window_columns(tree: exp.Expression) -> exp.Expression:
                 "HOP windows are for continuous pipelines; a bounded query groups by TUMBLE(ts, size)",
                 hint="CREATE PIPELINE ... GROUP BY ..., HOP(ts, slide, size) runs it continuously.",
             )
-        for column in list(select.find_all(exp.Column)):
-            name = column.name.lower()
-            if column.table or name not in ("window_start", "window_end"):
-                continue
-            start = call.copy()
-            bound = (
-                start
-                if name == "window_start"
-                else exp.Add(this=start, expression=call.expressions[1].copy())
-            )
-            # A bare window_start in the select list keeps its name as the output column's.
-            column.replace(exp.alias_(bound, name) if column.parent is select else bound)
+        replace_window_bounds(select, call.copy, partial(_window_end, call))
     return tree
+
+
+def _window_end(call: exp.Anonymous) -> exp.Expression:
+    """TUMBLE(ts, size) + size: the end of the window TUMBLE gives the start of."""
+    return exp.Add(this=call.copy(), expression=call.expressions[1].copy())
 
 
 def compile_select(

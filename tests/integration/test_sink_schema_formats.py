@@ -32,8 +32,6 @@ import datetime as dt
 import io
 import json
 import struct
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -42,10 +40,8 @@ from pathlib import Path
 from typing import Any
 
 import fastavro
-import grpc_tools
 import psycopg
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 
 from tests.fixtures.consume import (
     ConsumedRecord,
@@ -58,6 +54,7 @@ from tests.fixtures.consume import (
     unique,
 )
 from tests.fixtures.kafka import KafkaBroker
+from tests.fixtures.protoc import protoc_message_class
 from tests.fixtures.schema_registry import SchemaRegistryServer, running_schema_registry
 from tests.fixtures.spec_data import (
     PIPELINE_DEADLINE_S,
@@ -557,32 +554,6 @@ message Event {
 """
 
 
-def protoc_event_class(directory: Path) -> Any:
-    """com.example.Event from a descriptor set that ``python -m grpc_tools.protoc`` (a separate
-    process) compiled from EVENT_PROTO, in a pool of its own."""
-    (directory / "event.proto").write_text(EVENT_PROTO)
-    out = directory / "event.pb"
-    include = Path(grpc_tools.__file__).parent / "_proto"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{directory}",
-            f"-I{include}",
-            "--include_imports",
-            f"--descriptor_set_out={out}",
-            str(directory / "event.proto"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes()).file:
-        pool.AddSerializedFile(file.SerializeToString())  # protoc writes dependencies first
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("com.example.Event"))
-
-
 async def test_spec_protobuf_sink_frames_messages_that_protoc_classes_parse(
     scenario: Scenario, open_registry: SchemaRegistryServer, tmp_path: Path
 ) -> None:
@@ -603,7 +574,7 @@ async def test_spec_protobuf_sink_frames_messages_that_protoc_classes_parse(
     )
     records = await read_records(scenario.servers, PROTO_TOPIC, since=since)
     assert open_registry.subjects == {PROTO_SUBJECT: [schema_id]}  # the sink registered nothing
-    event = protoc_event_class(tmp_path)
+    event = protoc_message_class(tmp_path, EVENT_PROTO, "com.example.Event")
     kind = event.DESCRIPTOR.fields_by_name["kind"].enum_type.values_by_name
     found = {}
     for record in records:
