@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -18,7 +16,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import descriptor_pb2, json_format
 
 from formats.protobuf_format import (
     ProtobufDecoder,
@@ -36,6 +34,7 @@ from formats.protobuf_format import (
 from gateway.errors import DataException, LaminarError
 from gateway.protocol import types as t
 from gateway.protocol.datetime_codec import Interval
+from tests.fixtures.protoc import descriptor_set_class, protoc_descriptor_set
 
 UTC = dt.UTC
 
@@ -146,35 +145,7 @@ FULL_ROW: tuple[Any, ...] = (
 @pytest.fixture(scope="module")
 def protoc_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The schema's descriptor set written by protoc run as a separate process."""
-    directory = tmp_path_factory.mktemp("proto")
-    (directory / "event.proto").write_text(SCHEMA)
-    import grpc_tools
-
-    include = Path(grpc_tools.__file__).parent / "_proto"
-    out = directory / "event.pb"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "grpc_tools.protoc",
-            f"-I{directory}",
-            f"-I{include}",
-            "--include_imports",
-            f"--descriptor_set_out={out}",
-            str(directory / "event.proto"),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
-
-
-def independent_class(descriptor_file: Path, full_name: str) -> Any:
-    descriptor_set = descriptor_pb2.FileDescriptorSet.FromString(descriptor_file.read_bytes())
-    pool = descriptor_pool.DescriptorPool()
-    for file in descriptor_set.file:  # protoc writes dependencies first
-        pool.AddSerializedFile(file.SerializeToString())
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(full_name))
+    return protoc_descriptor_set(tmp_path_factory.mktemp("proto"), SCHEMA)
 
 
 @pytest.fixture(scope="module")
@@ -355,7 +326,7 @@ def test_encode_every_kind_of_field(event: tuple[Any, list[int]], protoc_set: Pa
     data = encoder.encode(FULL_ROW)
     # magic byte, schema id 42 big-endian, indexes [1]: count 1 and index 1 as zig-zag varints
     assert data[:7] == b"\x00\x00\x00\x00\x2a\x02\x02"
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(data[7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(data[7:])
     assert parsed.id == -(2**63)
     assert parsed.user_id == "user-1 é"
     assert parsed.kind == 2
@@ -387,7 +358,7 @@ def test_nulls_leave_fields_unset(event: tuple[Any, list[int]], protoc_set: Path
     encoder = ProtobufEncoder(EVENT_COLUMNS, cls, 42, indexes)
     data = encoder.encode((None,) * len(EVENT_COLUMNS))
     assert data == b"\x00\x00\x00\x00\x2a\x02\x02"  # an empty message
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(data[7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(data[7:])
     assert not parsed.HasField("maybe")
     assert not parsed.HasField("score")
     assert not parsed.HasField("ts")
@@ -406,7 +377,7 @@ def test_nested_message_is_framed_with_its_path(
     encoder = ProtobufEncoder([("kinds", t.TEXT_ARRAY)], cls, 2**31 - 1, indexes)
     data = encoder.encode((["click", "Purchase", "KIND_UNSPECIFIED"],))
     assert data[:8] == b"\x00\x7f\xff\xff\xff\x04\x02\x04"  # [1, 2]
-    parsed = independent_class(protoc_set, "com.example.Event.Later").FromString(data[8:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event.Later").FromString(data[8:])
     assert list(parsed.kinds) == [1, 2, 0]
 
 
@@ -422,7 +393,7 @@ def test_excluded_and_case_folded_columns(event: tuple[Any, list[int]], protoc_s
     encoder = ProtobufEncoder(columns, cls, 5, indexes, exclude={"_kafka_headers", "region"})
     assert encoder.columns == (("USER_ID", t.VARCHAR), ("id", t.INT2))
     data = encoder.encode(('{"h": "1"}', "u", 9, "eu"))
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(data[7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(data[7:])
     assert (parsed.user_id, parsed.id) == ("u", 9)
 
 
@@ -443,7 +414,7 @@ def test_values_are_converted_like_postgresql_casts(event: tuple[Any, list[int]]
     import uuid
 
     row = (*row[:2], uuid.UUID("16a5bf80-6338-45c4-910a-978371f27e46"), *row[3:])
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(encoder.encode(row)[7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(encoder.encode(row)[7:])
     assert parsed.id == 3  # numeric rounds half away from zero
     assert parsed.score == 2  # floats round half to even
     assert parsed.user_id == "16a5bf80-6338-45c4-910a-978371f27e46"
@@ -468,7 +439,7 @@ def test_duckdb_struct_list_and_map_values(event: tuple[Any, list[int]], protoc_
     assert dict(columns)["history"] == t.TEXT_ARRAY
     rows = cursor.fetchall()
     data = ProtobufEncoder(columns, cls, 1, indexes).encode_many(rows)
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(data[0][7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(data[0][7:])
     assert (parsed.id, parsed.address.city, parsed.address.zip) == (1, "Oslo", 150)
     assert list(parsed.nums) == [1, 2]
     assert dict(parsed.counts) == {"a": 1, "b": 2}
@@ -733,7 +704,7 @@ def test_decode_defaults_and_presence(event: tuple[Any, list[int]]) -> None:
 
 
 def test_decode_bytes_written_independently(protoc_set: Path) -> None:
-    writer = independent_class(protoc_set, "com.example.Event")
+    writer = descriptor_set_class(protoc_set, "com.example.Event")
     message = writer(id=5, kind=9, item=77, address={"city": "Lima"}, seen=[{"seconds": 1, "nanos": 999}])
     data = b"\x00\x00\x00\x00\x09\x02\x02" + message.SerializeToString()
     compiled = compile_proto(SCHEMA)
@@ -807,7 +778,7 @@ def test_decoder_unknown_column(event: tuple[Any, list[int]]) -> None:
 
 def test_decode_timestamp_past_year_9999(protoc_set: Path, event: tuple[Any, list[int]]) -> None:
     cls, _ = event
-    writer = independent_class(protoc_set, "com.example.Event")
+    writer = descriptor_set_class(protoc_set, "com.example.Event")
     data = writer(ts={"seconds": 253402300800}).SerializeToString()  # 10000-01-01
     with pytest.raises(DataException) as excinfo:
         ProtobufDecoder(cls, framed=False, columns=["ts"]).decode(None, data)
@@ -821,7 +792,7 @@ def test_round_trip_through_a_json_mapping_check(event: tuple[Any, list[int]], p
     rows: Sequence[tuple[Any, ...]] = [
         (i, f"user-{i}", "CLICK", MOMENT + dt.timedelta(seconds=i), i / 4, i % 2 == 0) for i in range(3)
     ]
-    reader = independent_class(protoc_set, "com.example.Event")
+    reader = descriptor_set_class(protoc_set, "com.example.Event")
     seen = [json_format.MessageToDict(reader.FromString(data[7:])) for data in encoder.encode_many(rows)]
     assert seen[1] == {
         "id": "1",
@@ -835,19 +806,19 @@ def test_round_trip_through_a_json_mapping_check(event: tuple[Any, list[int]], p
 def test_interval_values_from_the_gateway(event: tuple[Any, list[int]], protoc_set: Path) -> None:
     cls, indexes = event
     encoder = ProtobufEncoder([("took", t.INTERVAL)], cls, 1, indexes)
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(
         encoder.encode((Interval(months=1, days=1, microseconds=-1_500_000),))[7:]
     )
     assert (parsed.took.seconds, parsed.took.nanos) == (31 * 86400 - 2, 500_000_000)  # 31 days - 1.5 s
     negative = encoder.encode((dt.timedelta(seconds=-1.5),))
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(negative[7:])
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(negative[7:])
     assert (parsed.took.seconds, parsed.took.nanos) == (-1, -500_000_000)
 
 
 def test_timestamps_from_text_and_wrappers_from_json(event: tuple[Any, list[int]], protoc_set: Path) -> None:
     cls, indexes = event
     encoder = ProtobufEncoder([("ts", t.TEXT), ("maybe", t.JSONB), ("score", t.INT8)], cls, 1, indexes)
-    parsed = independent_class(protoc_set, "com.example.Event").FromString(
+    parsed = descriptor_set_class(protoc_set, "com.example.Event").FromString(
         encoder.encode(("2024-01-01T02:00:00.25+02:00", '"-5"', 0))[7:]
     )
     assert (parsed.ts.seconds, parsed.ts.nanos) == (1704067200, 250_000_000)
