@@ -42,6 +42,7 @@ from __future__ import annotations
 import random
 import struct
 import zlib
+from collections.abc import Callable
 from typing import Final, Protocol
 
 from gateway.errors import InvalidParameterValue
@@ -189,14 +190,16 @@ class RoundRobinPartitioner:
         return position % partitions
 
 
-class Murmur2Partitioner:
-    """librdkafka `murmur2` / `murmur2_random`: (rd_murmur2(key) & 0x7fffffff) % n, which is the Java
-    client's toPositive(murmur2(key)) % n. A NULL key is hashed as empty bytes, or sent at random
-    when `random_null` (murmur2_random: "functionally equivalent to the Java default partitioner")."""
+class KeyHashPartitioner:
+    """librdkafka `murmur2` / `murmur2_random` and `fnv1a` / `fnv1a_random`: hash(key) % n, where
+    murmur2 is (rd_murmur2(key) & 0x7fffffff), the Java client's toPositive(murmur2(key)), and fnv1a
+    is rd_fnv1a(key). A NULL key is hashed as empty bytes, or sent at random when `random_null`
+    (murmur2_random: "functionally equivalent to the Java default partitioner")."""
 
-    __slots__ = ("_null_random",)
+    __slots__ = ("_hash", "_null_random")
 
-    def __init__(self, *, random_null: bool) -> None:
+    def __init__(self, hash_key: Callable[[bytes], int], *, random_null: bool) -> None:
+        self._hash = hash_key
         self._null_random = random.Random().random if random_null else None
 
     def __call__(self, key: bytes | None, partitions: int) -> int:
@@ -204,7 +207,7 @@ class Murmur2Partitioner:
             if self._null_random is not None:
                 return int(self._null_random() * partitions)
             key = b""
-        return _positive_murmur2(key) % partitions
+        return self._hash(key) % partitions
 
 
 class ConsistentPartitioner:
@@ -222,23 +225,6 @@ class ConsistentPartitioner:
                 return int(self._empty_random() * partitions)
             return 0
         return zlib.crc32(key) % partitions
-
-
-class Fnv1aPartitioner:
-    """librdkafka `fnv1a` / `fnv1a_random`: rd_fnv1a(key) % n. A NULL key is hashed as empty bytes,
-    or sent at random when `random_null`."""
-
-    __slots__ = ("_null_random",)
-
-    def __init__(self, *, random_null: bool) -> None:
-        self._null_random = random.Random().random if random_null else None
-
-    def __call__(self, key: bytes | None, partitions: int) -> int:
-        if key is None:
-            if self._null_random is not None:
-                return int(self._null_random() * partitions)
-            key = b""
-        return _memo_fnv1a(key) % partitions
 
 
 class DefaultPartitioner:
@@ -268,11 +254,11 @@ def partitioner_for(name: str | None) -> Partitioner:
         case "round_robin":
             return RoundRobinPartitioner()
         case "murmur2" | "murmur2_random":
-            return Murmur2Partitioner(random_null=name == "murmur2_random")
+            return KeyHashPartitioner(_positive_murmur2, random_null=name == "murmur2_random")
         case "consistent" | "consistent_random":
             return ConsistentPartitioner(random_empty=name == "consistent_random")
         case "fnv1a" | "fnv1a_random":
-            return Fnv1aPartitioner(random_null=name == "fnv1a_random")
+            return KeyHashPartitioner(_memo_fnv1a, random_null=name == "fnv1a_random")
     raise InvalidParameterValue(
         f'invalid value for option "partitioner": "{name}"',
         hint=f"Use one of: {', '.join(PARTITIONER_NAMES)}.",
