@@ -18,7 +18,7 @@ from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
 from catalog.service import Catalog
 from gateway.errors import LaminarError
-from gateway.query.engine import QueryEngine
+from gateway.query.engine import QueryEngine, quote_identifier
 from gateway.sql.dialect import parse
 from sources.kafka_source import METADATA_COLUMNS, KafkaSourceReader, source_columns, source_duckdb_types
 
@@ -56,8 +56,7 @@ def ensure_tables(engine: QueryEngine, records: Iterable[ConnectionRecord]) -> N
         names = [name for name, _ in source_columns(record.columns, fmt)]
         types = source_duckdb_types(record.columns, fmt)
         definitions = ", ".join(
-            '"' + name.replace('"', '""') + f'" {duck_type}'
-            for name, duck_type in zip(names, types, strict=True)
+            f"{quote_identifier(name)} {duck_type}" for name, duck_type in zip(names, types, strict=True)
         )
         engine.create_table(record.name, definitions, hidden=[name for name, _ in METADATA_COLUMNS])
 

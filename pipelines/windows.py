@@ -43,6 +43,7 @@ from gateway.query.engine import (
     CompiledQuery,
     QueryEngine,
     compile_select,
+    quote_identifier,
     replace_window_bounds,
     window_calls,
 )
@@ -166,10 +167,6 @@ class WindowedPlan:
     columns: tuple[Column, ...]  # what emit produces
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def plan_windowed(
     statement: st.InsertStatement,
     spec: WindowSpec,
@@ -202,7 +199,7 @@ def plan_windowed(
         if needed not in kept:
             kept.append(needed)
     definitions = ", ".join(
-        [f"{WINDOW_START_US} BIGINT"] + [f"{_quoted(name)} {by_name[name][0]}" for name in kept]
+        [f"{WINDOW_START_US} BIGINT"] + [f"{quote_identifier(name)} {by_name[name][0]}" for name in kept]
     )
     engine.create_table(STATE_TABLE, definitions)
 
@@ -295,7 +292,7 @@ class WindowState:
         spec = self.plan.spec
         size, slide = spec.size_us, spec.slide_us
         aligned = f"(s.laminar_ts - (((s.laminar_ts % {slide}) + {slide}) % {slide}))"
-        kept = ", ".join(f"s.{_quoted(name)}" for name in self.plan.state_columns)
+        kept = ", ".join(f"s.{quote_identifier(name)}" for name in self.plan.state_columns)
         if spec.kind == "TUMBLE":
             return (
                 f"SELECT {aligned} AS {WINDOW_START_US}, {kept} "  # noqa: S608 - generated, names quoted
@@ -319,8 +316,8 @@ class WindowState:
         watermark = self.watermark.value_us
         assign = self._assign_sql()
         replayed = self._replayed_until_sql()
-        source = _quoted(self.source_name)
-        time_column = _quoted(spec.time_column)
+        source = quote_identifier(self.source_name)
+        time_column = quote_identifier(spec.time_column)
 
         def work(cursor: duckdb.DuckDBPyConnection) -> tuple[list[tuple[int, int]], int, int]:
             if watermark is None:

@@ -479,11 +479,7 @@ class QueryEngine:
                 # Table names come from SYSTEM_TABLES, never from a client; values are bound.
                 if table not in system_views.SYSTEM_TABLES:
                     raise errors.InternalError(f"unknown system table {table}")
-                target = f"{system_views.QUALIFIED_SCHEMA}.{table}"
-                cursor.execute(f"DELETE FROM {target}")  # noqa: S608
-                if table_rows:
-                    marks = ", ".join("?" * len(table_rows[0]))
-                    cursor.executemany(f"INSERT INTO {target} VALUES ({marks})", table_rows)  # noqa: S608
+                _overwrite(cursor, f"{system_views.QUALIFIED_SCHEMA}.{table}", table_rows)
             cursor.execute("COMMIT")
 
         try:
@@ -496,23 +492,18 @@ class QueryEngine:
         ``hidden`` columns are left out of ``SELECT *`` (see :func:`compile_select`)."""
         if hidden:
             self.hidden_columns[name.lower()] = tuple(hidden)
-        quoted = '"' + name.replace('"', '""') + '"'
         try:
-            self._connection.execute(f"CREATE TABLE IF NOT EXISTS {quoted} ({definitions})")
+            self._connection.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} ({definitions})")
         except duckdb.Error as exc:
             raise translate(exc) from exc
 
     async def replace_rows(self, name: str, rows: Sequence[Sequence[object]]) -> None:
         """Replace the rows of a source connection's table (in the worker thread)."""
-        quoted = '"' + name.replace('"', '""') + '"'
         cursor = self._cursor()
 
         def work() -> None:
             cursor.execute("BEGIN")
-            cursor.execute(f"DELETE FROM {quoted}")  # noqa: S608 - a catalog name, quoted
-            if rows:
-                marks = ", ".join("?" * len(rows[0]))
-                cursor.executemany(f"INSERT INTO {quoted} VALUES ({marks})", rows)  # noqa: S608
+            _overwrite(cursor, quote_identifier(name), rows)
             cursor.execute("COMMIT")
 
         try:
@@ -613,6 +604,19 @@ class QueryEngine:
     def close(self) -> None:
         self.cancel()
         self._connection.close()
+
+
+def quote_identifier(name: str) -> str:
+    """``name`` as a double-quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _overwrite(cursor: duckdb.DuckDBPyConnection, target: str, rows: Sequence[Sequence[object]]) -> None:
+    """Replace every row of ``target`` (a quoted or Laminar-owned name, never client text)."""
+    cursor.execute(f"DELETE FROM {target}")  # noqa: S608
+    if rows:
+        marks = ", ".join("?" * len(rows[0]))
+        cursor.executemany(f"INSERT INTO {target} VALUES ({marks})", rows)  # noqa: S608
 
 
 def _quote_literal(value: str) -> str:
