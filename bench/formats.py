@@ -32,7 +32,6 @@ the figures are; non-zero only when something failed to run or a check failed.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
 import io
 import json
@@ -44,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -63,7 +62,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
-from bench.machine import machine_facts
+from bench.machine import event_loop_name, machine_facts, run_async
 from catalog.options import validate_connection_options
 from gateway.protocol import types as pgtypes
 from sinks.kafka_sink import KafkaSink, SinkColumn
@@ -72,11 +71,6 @@ from sinks.producer_settings import ProducerSettings
 from tests.fixtures.kafka import create_topic, running_kafka_broker
 from tests.fixtures.protoc import protoc_message_class
 from tests.fixtures.schema_registry import SchemaRegistryServer, running_schema_registry
-
-try:
-    import uvloop
-except ImportError:  # the gateway runs on uvloop when it is installed; so does this benchmark
-    uvloop = None  # type: ignore[assignment]
 
 FORMATS = ("json", "avro", "protobuf")
 COLUMNS = (
@@ -306,15 +300,6 @@ async def measure(
             await sink.close()
 
 
-def run_async(coroutine: Awaitable[Any]) -> Any:
-    async def wrapped() -> Any:
-        return await coroutine
-
-    if uvloop is not None:
-        return uvloop.run(wrapped())
-    return asyncio.run(wrapped())
-
-
 def check_first_rows(
     fmt: str, decode: Callable[[bytes], dict[str, Any]], values: list[bytes | None], rows: Sequence[Row]
 ) -> None:
@@ -359,7 +344,7 @@ def machine() -> dict[str, str]:
         **machine_facts(),
         "aiokafka": aiokafka.__version__,
         "fastavro": fastavro.__version__,
-        "loop": "uvloop" if uvloop is not None else "asyncio",
+        "loop": event_loop_name(),
     }
 
 

@@ -105,7 +105,7 @@ import tempfile
 import time
 from array import array
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,18 +125,13 @@ from aiokafka.record.control_record import ControlRecord
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
-from bench.machine import machine_facts
+from bench.machine import event_loop_name, machine_facts, run_async
 from catalog.options import validate_connection_options
 from sinks import kafka_compat
 from sinks.producer_settings import ProducerSettings
 from tests.fixtures.consume import ABORT, COMMIT, StoredBatch, read_batches
 from tests.fixtures.gateway import free_port, wait_for_port
 from tests.fixtures.kafka import create_topic, running_kafka_broker
-
-try:
-    import uvloop
-except ImportError:  # the gateway runs on uvloop when it is installed; so does this benchmark
-    uvloop = None  # type: ignore[assignment]
 
 DEFAULT_RECORDS = 1_000_000
 QUICK_RECORDS = 100_000
@@ -920,15 +915,6 @@ class Result:
     error: str | None = None
 
 
-def run_async(coroutine: Awaitable[Any]) -> Any:
-    async def wrapped() -> Any:
-        return await coroutine
-
-    if uvloop is not None:
-        return uvloop.run(wrapped())
-    return asyncio.run(wrapped())
-
-
 def output_topic(contender: str) -> str:
     return f"bench-pipeline-{contender}-{os.getpid()}"
 
@@ -1101,7 +1087,7 @@ def machine() -> dict[str, str]:
         "cpu": facts["cpu"],
         "python": facts["python"],
         "aiokafka": aiokafka.__version__,
-        "loop": "uvloop" if uvloop is not None else "asyncio",
+        "loop": event_loop_name(),
     }
 
 

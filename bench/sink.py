@@ -37,7 +37,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -56,7 +56,7 @@ from aiokafka.protocol.fetch import FetchRequest
 from aiokafka.record.memory_records import MemoryRecords
 from aiokafka.structs import TopicPartition
 
-from bench.machine import machine_facts
+from bench.machine import event_loop_name, machine_facts, run_async
 from catalog.options import ValidatedOptions, validate_connection_options
 from gateway.protocol import types as pgtypes
 from sinks import kafka_compat
@@ -65,11 +65,6 @@ from sinks.metrics import ProducerMetrics
 from sinks.producer_settings import ProducerSettings
 from tests.fixtures.gateway import GatewayEndpoint, running_gateway
 from tests.fixtures.kafka import create_topic, running_kafka_broker
-
-try:
-    import uvloop
-except ImportError:  # the gateway runs on uvloop when it is installed; so does this benchmark
-    uvloop = None  # type: ignore[assignment]
 
 TARGET_RATIO = 0.8
 VARIANTS = ("peer", "internal", "insert")
@@ -341,15 +336,6 @@ async def run_in_process(
             await writer.close()
 
 
-def run_async(coroutine: Awaitable[Any]) -> Any:
-    async def wrapped() -> Any:
-        return await coroutine
-
-    if uvloop is not None:
-        return uvloop.run(wrapped())
-    return asyncio.run(wrapped())
-
-
 def verify(measurement: Measurement, warmup: int) -> None:
     """The topic holds exactly the warm-up and every pass: nothing dropped, nothing written twice."""
     expected = warmup + measurement.rows * len(measurement.passes)
@@ -425,7 +411,7 @@ def machine() -> dict[str, str]:
     return {
         **machine_facts(),
         "aiokafka": aiokafka.__version__,
-        "loop": "uvloop" if uvloop is not None else "asyncio",
+        "loop": event_loop_name(),
     }
 
 
