@@ -12,11 +12,13 @@ metric families:
   zero when the pipeline's task restarts, which Prometheus reads as a counter reset), the gauges
   ``laminar_pipeline_lag`` (source records not yet read; absent until known),
   ``laminar_pipeline_last_commit_timestamp_seconds`` and ``laminar_pipeline_up`` (1 while the
-  pipeline runs, 0 otherwise; label ``state`` as in ``system.pipelines``);
+  pipeline runs, 0 otherwise; label ``state`` as in ``system.pipelines``), and the histogram
+  ``laminar_pipeline_commit_seconds``; a pipeline of several tasks shows the sum over the tasks this
+  node runs (each node exports its own, so summing over nodes gives the pipeline's);
 * per sink connection (label ``connection``), from the sinks' producer metrics (the figures behind
   ``system.kafka_producer_metrics``): ``laminar_producer_messages_total``,
-  ``laminar_producer_bytes_total``, ``laminar_producer_errors_total`` and the summary
-  ``laminar_producer_request_latency_seconds`` (count = produce requests, sum = their latency);
+  ``laminar_producer_bytes_total``, ``laminar_producer_errors_total`` and the histogram
+  ``laminar_producer_request_latency_seconds`` of produce requests;
 * the process itself (CPU, memory, file descriptors, garbage collections, Python version), from
   prometheus_client's standard collectors.
 """
@@ -34,7 +36,6 @@ from prometheus_client.metrics_core import (
     GaugeMetricFamily,
     HistogramMetricFamily,
     Metric,
-    SummaryMetricFamily,
 )
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
@@ -142,7 +143,7 @@ class GatewayCollector:
         failures = CounterMetricFamily(
             "laminar_producer_errors", "Produce requests that failed.", labels=labels
         )
-        latency = SummaryMetricFamily(
+        latency = HistogramMetricFamily(
             "laminar_producer_request_latency_seconds",
             "Latency of the sink connection's produce requests.",
             labels=labels,
@@ -153,7 +154,7 @@ class GatewayCollector:
             messages.add_metric([name], metrics.messages_sent)
             sent.add_metric([name], metrics.bytes_sent)
             failures.add_metric([name], metrics.errors)
-            latency.add_metric([name], metrics.requests, metrics.latency_ms_total / 1000)
+            latency.add_metric([name], metrics.latency.cumulative(), sum_value=metrics.latency.total_s)
         yield from (messages, sent, failures, latency)
 
 

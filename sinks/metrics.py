@@ -3,17 +3,48 @@
 ``system.kafka_producer_metrics`` (totals and rates), ``system.kafka_producer_status`` (buffer
 and metadata) and ``system.kafka_producer_logs`` (one row per produce request, the newest
 ``LOG_RETENTION`` kept) are read from here; the sink records into it on every request.
+:class:`LatencyHistogram` is the one histogram of durations the ``/metrics`` endpoint exports
+(produce requests here, pipeline commits in :mod:`pipelines.runner`).
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from typing import Final
 
 LOG_RETENTION = 10_000
 RATE_WINDOW_S = 60.0
+LATENCY_BUCKETS_S: Final = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@dataclass(slots=True)
+class LatencyHistogram:
+    """Durations in fixed buckets (upper bounds in seconds; the last count is above them all)."""
+
+    bounds: tuple[float, ...] = LATENCY_BUCKETS_S
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENCY_BUCKETS_S) + 1))
+    total_s: float = 0.0
+
+    def observe(self, seconds: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
+        self.total_s += seconds
+
+    def add(self, other: LatencyHistogram) -> None:
+        """Fold ``other`` (same bounds) into this one: the tasks of one pipeline, summed."""
+        self.counts = [a + b for a, b in zip(self.counts, other.counts, strict=True)]
+        self.total_s += other.total_s
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """Prometheus buckets: (upper bound, observations at or below it), ending with +Inf."""
+        running, buckets = 0, []
+        for bound, count in zip((*[f"{b:g}" for b in self.bounds], "+Inf"), self.counts, strict=True):
+            running += count
+            buckets.append((bound, running))
+        return buckets
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,11 +69,13 @@ class ConnectionMetrics:
     errors: int = 0
     requests: int = 0
     latency_ms_total: float = 0.0
+    latency: LatencyHistogram = field(default_factory=LatencyHistogram)
     recent: deque[tuple[float, int, int]] = field(default_factory=lambda: deque(maxlen=4096))
 
     def record(self, log: RequestLog) -> None:
         self.requests += 1
         self.latency_ms_total += log.latency_ms
+        self.latency.observe(log.latency_ms / 1000)
         if log.error is None:
             self.messages_sent += log.messages
             self.bytes_sent += log.bytes

@@ -4,7 +4,7 @@ A gateway started with ``--metrics-port`` runs a JSON pipeline on the real broke
 known records and scrapes ``/metrics`` with aiohttp, parsing the text with prometheus_client's own
 parser, until the pipeline's counters equal what was produced and its lag is 0. Then it produces
 more and scrapes again: the counters moved by exactly that many, and so did the sink connection's
-producer metrics (messages, bytes, request latency summary). Pausing and dropping the pipeline show
+producer metrics (messages, bytes, request latency histogram). Pausing and dropping the pipeline show
 in ``laminar_pipeline_up`` and in its series going away. A second gateway takes the port from
 ``LAMINAR_METRICS_PORT`` and answers an OpenMetrics scrape. Polls with a deadline, never sleeps.
 """
@@ -149,6 +149,13 @@ async def test_metrics_follow_a_running_pipeline(
         third.value("laminar_producer_request_latency_seconds_count", connection=out) or 0
     ) > requests_at_30
     assert (third.value("laminar_producer_request_latency_seconds_sum", connection=out) or 0) > latency_at_30
+    requests = third.value("laminar_producer_request_latency_seconds_count", connection=out)
+    assert (
+        third.value("laminar_producer_request_latency_seconds_bucket", le="+Inf", connection=out) == requests
+    )
+    assert (
+        third.value("laminar_producer_request_latency_seconds_bucket", le="0.001", connection=out) is not None
+    )
     last_commit = third.value("laminar_pipeline_last_commit_timestamp_seconds", **labels)
     assert last_commit is not None
     assert last_commit > 0
