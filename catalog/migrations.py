@@ -146,6 +146,23 @@ _NODES_AND_LEASES: tuple[Statement, ...] = (
     ),
 )
 
+# A pipeline runs as one or more tasks (its ``parallelism``), and a node leases each task on its own.
+_TASK_LEASES: tuple[Statement, ...] = (
+    PerDialect(
+        sqlite="CREATE TABLE task_leases ("
+        " pipeline TEXT NOT NULL REFERENCES pipelines (name) ON DELETE CASCADE,"
+        " task INTEGER NOT NULL, node TEXT NOT NULL, expires_at REAL NOT NULL,"
+        " PRIMARY KEY (pipeline, task)) STRICT",
+        postgres="CREATE TABLE task_leases ("
+        " pipeline TEXT NOT NULL REFERENCES pipelines (name) ON DELETE CASCADE,"
+        " task INTEGER NOT NULL, node TEXT NOT NULL, expires_at DOUBLE PRECISION NOT NULL,"
+        " PRIMARY KEY (pipeline, task))",
+    ),
+    "INSERT INTO task_leases (pipeline, task, node, expires_at)"
+    " SELECT pipeline, 0, node, expires_at FROM pipeline_leases",
+    "DROP TABLE pipeline_leases",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -153,6 +170,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         _INITIAL_SCHEMA,
     ),
     Migration(2, "gateway nodes and pipeline leases", _NODES_AND_LEASES),
+    Migration(3, "leases per pipeline task", _TASK_LEASES),
 )
 
 

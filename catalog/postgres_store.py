@@ -37,7 +37,7 @@ from catalog.migrations import (
     pending_migrations,
 )
 from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord, now
-from catalog.store import CatalogStore
+from catalog.store import CatalogStore, TaskKey
 from gateway.errors import (
     ConnectionFailure,
     DependentObjectsStillExist,
@@ -561,27 +561,34 @@ class PostgresStore(CatalogStore):
         rows = await self._fetch('SELECT name, started_at, heartbeat_at FROM nodes ORDER BY name COLLATE "C"')
         return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
-    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
-        if not names:
+    async def claim_tasks(
+        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+    ) -> set[TaskKey]:
+        if not tasks:
             return set()
         # One statement: a lease is taken when free, expired or already this node's (renewed).
         rows = await self._fetch(
-            "INSERT INTO pipeline_leases (pipeline, node, expires_at)"
-            " SELECT p.name, $2, $3 FROM pipelines p WHERE p.name = ANY($1::text[])"
-            " ON CONFLICT (pipeline) DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at"
-            " WHERE pipeline_leases.node = EXCLUDED.node OR pipeline_leases.expires_at < $4"
-            " RETURNING pipeline",
-            list(names),
+            "INSERT INTO task_leases (pipeline, task, node, expires_at)"
+            " SELECT p.name, t.task, $3, $4 FROM unnest($1::text[], $2::int[]) AS t (pipeline, task)"
+            " JOIN pipelines p ON p.name = t.pipeline"
+            " ON CONFLICT (pipeline, task)"
+            " DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at"
+            " WHERE task_leases.node = EXCLUDED.node OR task_leases.expires_at < $5"
+            " RETURNING pipeline, task",
+            [pipeline for pipeline, _ in tasks],
+            [task for _, task in tasks],
             node,
             now + ttl_s,
             now,
         )
-        return {str(row[0]) for row in rows}
+        return {(str(row[0]), int(row[1])) for row in rows}
 
-    async def release_pipeline(self, name: str, node: str) -> None:
+    async def release_task(self, task: TaskKey, node: str) -> None:
         async with self._acquire() as conn:
-            await conn.execute("DELETE FROM pipeline_leases WHERE pipeline = $1 AND node = $2", name, node)
+            await conn.execute(
+                "DELETE FROM task_leases WHERE pipeline = $1 AND task = $2 AND node = $3", *task, node
+            )
 
-    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
-        rows = await self._fetch("SELECT pipeline, node, expires_at FROM pipeline_leases")
-        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}
+    async def task_leases(self) -> dict[TaskKey, tuple[str, float]]:
+        rows = await self._fetch("SELECT pipeline, task, node, expires_at FROM task_leases")
+        return {(str(r[0]), int(r[1])): (str(r[2]), float(r[3])) for r in rows}

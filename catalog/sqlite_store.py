@@ -35,7 +35,7 @@ from catalog.migrations import (
     pending_migrations,
 )
 from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord, now
-from catalog.store import CatalogStore
+from catalog.store import CatalogStore, TaskKey
 from gateway.errors import (
     DataCorrupted,
     DependentObjectsStillExist,
@@ -609,23 +609,25 @@ class SqliteStore(CatalogStore):
         rows = await self._fetch("SELECT name, started_at, heartbeat_at FROM nodes ORDER BY name")
         return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
-    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
-        def body(conn: sqlite3.Connection) -> set[str]:
+    async def claim_tasks(
+        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+    ) -> set[TaskKey]:
+        def body(conn: sqlite3.Connection) -> set[TaskKey]:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 held = set()
-                for name in names:
+                for name, task in tasks:
                     row = conn.execute(
-                        "INSERT INTO pipeline_leases (pipeline, node, expires_at)"
-                        " SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM pipelines WHERE name = ?)"
-                        " ON CONFLICT (pipeline) DO UPDATE SET node = excluded.node,"
+                        "INSERT INTO task_leases (pipeline, task, node, expires_at)"
+                        " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pipelines WHERE name = ?)"
+                        " ON CONFLICT (pipeline, task) DO UPDATE SET node = excluded.node,"
                         " expires_at = excluded.expires_at"
-                        " WHERE pipeline_leases.node = excluded.node OR pipeline_leases.expires_at < ?"
+                        " WHERE task_leases.node = excluded.node OR task_leases.expires_at < ?"
                         " RETURNING pipeline",
-                        (name, node, now + ttl_s, name, now),
+                        (name, task, node, now + ttl_s, name, now),
                     ).fetchone()
                     if row is not None:
-                        held.add(name)
+                        held.add((name, task))
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -635,13 +637,13 @@ class SqliteStore(CatalogStore):
 
         return await self._run(body)
 
-    async def release_pipeline(self, name: str, node: str) -> None:
+    async def release_task(self, task: TaskKey, node: str) -> None:
         await self._run(
             lambda conn: conn.execute(
-                "DELETE FROM pipeline_leases WHERE pipeline = ? AND node = ?", (name, node)
+                "DELETE FROM task_leases WHERE pipeline = ? AND task = ? AND node = ?", (*task, node)
             )
         )
 
-    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
-        rows = await self._fetch("SELECT pipeline, node, expires_at FROM pipeline_leases")
-        return {str(r[0]): (str(r[1]), float(r[2])) for r in rows}
+    async def task_leases(self) -> dict[TaskKey, tuple[str, float]]:
+        rows = await self._fetch("SELECT pipeline, task, node, expires_at FROM task_leases")
+        return {(str(r[0]), int(r[1])): (str(r[2]), float(r[3])) for r in rows}

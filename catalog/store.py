@@ -18,6 +18,8 @@ from collections.abc import Sequence
 
 from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord
 
+TaskKey = tuple[str, int]  # (pipeline, task index): what a node leases
+
 
 class CatalogStore(abc.ABC):
     """Persistent storage of catalog records."""
@@ -119,14 +121,17 @@ class CatalogStore(abc.ABC):
         """(name, started_at, heartbeat_at) of every node that ever ran, by name."""
 
     @abc.abstractmethod
-    async def claim_pipelines(self, names: Sequence[str], node: str, now: float, ttl_s: float) -> set[str]:
-        """Take or renew the lease of each pipeline that is free, expired or already ``node``'s,
-        until ``now + ttl_s``; returns the pipelines ``node`` holds afterwards."""
+    async def claim_tasks(
+        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+    ) -> set[TaskKey]:
+        """Take or renew the lease of each pipeline task that is free, expired or already ``node``'s,
+        until ``now + ttl_s``; returns the tasks ``node`` holds afterwards (tasks of pipelines that
+        do not exist are not leased)."""
 
     @abc.abstractmethod
-    async def release_pipeline(self, name: str, node: str) -> None:
-        """Give a pipeline's lease back (if ``node`` holds it), for another node to take at once."""
+    async def release_task(self, task: TaskKey, node: str) -> None:
+        """Give a task's lease back (if ``node`` holds it), for another node to take at once."""
 
     @abc.abstractmethod
-    async def pipeline_leases(self) -> dict[str, tuple[str, float]]:
-        """pipeline -> (node, expires_at) of every lease."""
+    async def task_leases(self) -> dict[TaskKey, tuple[str, float]]:
+        """(pipeline, task) -> (node, expires_at) of every lease."""

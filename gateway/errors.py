@@ -161,6 +161,10 @@ class UndefinedParameter(LaminarError):
     sqlstate = "42704"
 
 
+class ObjectNotInPrerequisiteState(LaminarError):
+    sqlstate = "55000"
+
+
 class CantChangeRuntimeParam(LaminarError):
     sqlstate = "55P02"
 

@@ -11,6 +11,12 @@ Every option has a default, so ``WITH (...)`` is optional:
   retried before the pipeline is left ``failed``; a failure that cannot pass (a record that does not
   decode under ``error_policy = 'fail'``) fails it at once.
 * ``retry_backoff_ms`` (500 ms): the first wait before a retry; it doubles per attempt, to 30 s.
+* ``parallelism`` (1): how many tasks run the pipeline. Task ``i`` of ``N`` reads the source
+  partitions ``p`` with ``p % N == i``, holds a lease of its own (so the tasks of one pipeline may
+  run on different nodes) and, for an exactly-once pipeline, writes through a producer of its own
+  whose transactional id is the sink's ``'transactional.id'`` followed by ``-i``. Every task commits
+  its partitions' offsets to the pipeline's one consumer group. Windowed pipelines run as one task:
+  a window holds rows of every partition.
 * ``group_id``: the consumer group whose committed offsets say where the pipeline resumes.
   ``CREATE PIPELINE`` records ``laminar-pipeline-<name>-<creation ms>`` when none is given, so two
   pipelines never share one by default (even on the same source), a pipeline keeps its group
@@ -26,6 +32,7 @@ from catalog.option_values import OptionSpec
 from catalog.options import OptionSchema
 
 MAX_BACKOFF_MS = 30_000
+MAX_PARALLELISM = 256
 
 PIPELINE_OPTIONS = OptionSchema(
     [
@@ -70,6 +77,14 @@ PIPELINE_OPTIONS = OptionSchema(
             description="First wait before a retry; doubles per attempt up to 30 s.",
         ),
         OptionSpec(
+            name="parallelism",
+            kind="integer",
+            default=1,
+            minimum=1,
+            maximum=MAX_PARALLELISM,
+            description="Tasks that split the source partitions between them (each on any node).",
+        ),
+        OptionSpec(
             name="group_id",
             kind="string",
             description="Consumer group of the pipeline's committed offsets "
@@ -89,7 +104,33 @@ class PipelineSettings:
     commit_interval_ms: int
     max_retries: int
     retry_backoff_ms: int
+    parallelism: int
     group_id: str
+
+    def tasks(self, pipeline: str) -> tuple[TaskSlot, ...]:
+        return tuple(TaskSlot(pipeline, index, self.parallelism) for index in range(self.parallelism))
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSlot:
+    """Task ``index`` of the ``count`` tasks of a pipeline: the unit a node leases and runs."""
+
+    pipeline: str
+    index: int = 0
+    count: int = 1
+
+    @property
+    def key(self) -> str:
+        """The task's lease name: the pipeline's own name when it runs as one task."""
+        return self.pipeline if self.count == 1 else f"{self.pipeline}/{self.index}"
+
+    def owns(self, partition: int) -> bool:
+        return partition % self.count == self.index
+
+    def transactional_id(self, base: str) -> str:
+        """This task's transactional id: one producer identity per task, stable across nodes, so
+        the node that takes a task over fences the producer of the node that ran it."""
+        return base if self.count == 1 else f"{base}-{self.index}"
 
 
 def pipeline_settings(name: str, options: Sequence[tuple[str, str]]) -> PipelineSettings:
@@ -107,5 +148,6 @@ def pipeline_settings(name: str, options: Sequence[tuple[str, str]]) -> Pipeline
         commit_interval_ms=millis("commit_interval_ms"),
         max_retries=validated.integer("max_retries"),
         retry_backoff_ms=millis("retry_backoff_ms"),
+        parallelism=validated.integer("parallelism"),
         group_id=validated.string("group_id") or f"laminar-pipeline-{name}",
     )

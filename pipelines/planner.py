@@ -13,7 +13,9 @@ time, everything that can be known before a record flows:
   runtime will run it, against an empty DuckDB table with the source's columns;
 * the sink can take the output: the columns its ``key_field``, ``topic_field`` and
   ``partition_field`` name are produced (42703), output names are unique (42701), and at most one
-  target sink is transactional (0A000: one Kafka transaction belongs to one producer).
+  target sink is transactional (0A000: one Kafka transaction belongs to one producer);
+* a windowed pipeline runs as one task (``parallelism`` above 1 is 0A000: a window holds rows of
+  every partition).
 
 The resulting :class:`PipelinePlan` says what the runtime runs and :func:`explain` prints it.
 """
@@ -229,6 +231,12 @@ async def plan_pipeline(
             "a windowed pipeline writes to one sink: the fan-out form is for stateless pipelines",
             hint="Create one windowed pipeline per sink.",
         )
+    if windowed and settings.parallelism > 1:
+        raise errors.FeatureNotSupported(
+            f"a windowed pipeline runs as one task (parallelism = {settings.parallelism} was asked): "
+            "its windows hold rows of every source partition",
+            hint="Leave parallelism at 1, or pre-aggregate per partition in a stateless pipeline.",
+        )
     for planned in statement.inserts:
         _check_stateless(planned.query)
         sinks.append(await _connection(catalog, planned.target, role="inserts into"))
@@ -324,6 +332,12 @@ def explain(plan: PipelinePlan) -> list[str]:
         f"  Micro-batches: up to {settings.batch_rows} records or {settings.batch_ms} ms; "
         f"commit every {settings.commit_interval_ms} ms",
     ]
+    if settings.parallelism > 1:
+        lines.append(
+            f"  Tasks: {settings.parallelism}, task i reads the partitions p with p % "
+            f"{settings.parallelism} = i"
+            + (", transactional id <'transactional.id'>-i" if plan.transactional_sink else "")
+        )
     for number, output in enumerate(plan.outputs, start=1):
         sink_options = output.sink.options_dict
         routing = [f"{option} {sink_options[option]}" for option in ROUTING_OPTIONS if option in sink_options]

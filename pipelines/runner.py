@@ -1,15 +1,16 @@
 """One running pipeline: consume, transform, write, commit, and retry what can pass.
 
-:class:`PipelineRunner` is the body of the pipeline's asyncio task. One *attempt* plans the
-pipeline from its catalog SQL (so an altered connection takes effect on the next attempt), starts
-the sinks, assigns every partition of the source topic to one consumer (no group membership; the
-group only stores offsets) and places each partition at the group's committed offset, or at the
-source's ``start_offset`` where none is committed. Then it loops over micro-batches of at most
-``batch_rows`` records or ``batch_ms`` of waiting: decode (undecodable records follow the source's
-``error_policy``), run the SELECTs on DuckDB (:mod:`pipelines.transform`), write each output to
-its sink and wait for the acknowledgements. Nothing is fetched while a write is pending, so a
-slow sink holds the source back (back-pressure) and memory stays bounded by one micro-batch plus
-the consumer's fetch buffer.
+:class:`PipelineRunner` is the body of the pipeline's asyncio task. One *attempt* plans the pipeline
+from its catalog SQL (so an altered connection takes effect on the next attempt), starts the sinks,
+assigns the task's partitions of the source topic (all of them, unless the pipeline's
+``parallelism`` splits them between tasks: :class:`pipelines.options.TaskSlot`) to one consumer (no
+group membership; the group only stores offsets) and places each partition at the group's committed
+offset, or at the source's ``start_offset`` where none is committed. Then it loops over micro-
+batches of at most ``batch_rows`` records or ``batch_ms`` of waiting: decode (undecodable records
+follow the source's ``error_policy``), run the SELECTs on DuckDB (:mod:`pipelines.transform`), write
+each output to its sink and wait for the acknowledgements. Nothing is fetched while a write is
+pending, so a slow sink holds the source back (back-pressure) and memory stays bounded by one micro-
+batch plus the consumer's fetch buffer.
 
 Delivery:
 
@@ -33,7 +34,7 @@ exponential back-off; ``max_retries`` failed attempts in a row, or any error tha
 from __future__ import annotations
 
 import asyncio
-import bisect
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -55,11 +56,12 @@ from gateway.sql import statements as st
 from gateway.sql.dialect import parse
 from pipelines import checkpoints
 from pipelines.checkpoints import Checkpoint
-from pipelines.options import MAX_BACKOFF_MS, pipeline_settings
+from pipelines.options import MAX_BACKOFF_MS, TaskSlot, pipeline_settings
 from pipelines.planner import PipelinePlan, pipeline_engine, plan_pipeline
 from pipelines.transform import MicroBatchTransform
 from pipelines.windows import Watermark, WindowState
 from sinks.kafka_sink import EncodedRows, KafkaSink, SinkColumn
+from sinks.metrics import LatencyHistogram
 from sinks.producer import Record
 from sinks.registry import SinkRegistry
 from sources.arrow_json import ArrowJsonDecoder
@@ -72,28 +74,32 @@ STOP_TIMEOUT_S = 30.0
 WRITES_AHEAD = 4  # encoded micro-batches waiting for the writer, beyond the ones it sends
 
 
-COMMIT_BUCKETS_S: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+THROUGHPUT_WINDOW_S: Final = 10.0
 
 
 @dataclasses.dataclass(slots=True)
-class LatencyHistogram:
-    """Durations in fixed buckets (upper bounds in seconds; the last count is above them all)."""
+class Throughput:
+    """Rows out per second over the last :data:`THROUGHPUT_WINDOW_S`, from samples at each commit."""
 
-    bounds: tuple[float, ...] = COMMIT_BUCKETS_S
-    counts: list[int] = dataclasses.field(default_factory=lambda: [0] * (len(COMMIT_BUCKETS_S) + 1))
-    total_s: float = 0.0
+    samples: collections.deque[tuple[float, int]] = dataclasses.field(
+        default_factory=lambda: collections.deque(maxlen=256)
+    )
 
-    def observe(self, seconds: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, seconds)] += 1
-        self.total_s += seconds
+    def sample(self, rows_out: int, now: float | None = None) -> None:
+        self.samples.append((time.monotonic() if now is None else now, rows_out))
 
-    def cumulative(self) -> list[tuple[str, int]]:
-        """Prometheus buckets: (upper bound, observations at or below it), ending with +Inf."""
-        running, buckets = 0, []
-        for bound, count in zip((*[f"{b:g}" for b in self.bounds], "+Inf"), self.counts, strict=True):
-            running += count
-            buckets.append((bound, running))
-        return buckets
+    def per_second(self, now: float | None = None) -> float:
+        now = time.monotonic() if now is None else now
+        recent = [(t, rows) for t, rows in self.samples if now - t <= THROUGHPUT_WINDOW_S]
+        if len(recent) < 2:
+            return 0.0
+        (first_t, first_rows), (_, last_rows) = recent[0], recent[-1]
+        # over the window up to now, so a pipeline that stopped writing drifts towards zero
+        return (last_rows - first_rows) / max(now - first_t, 1e-3)
+
+
+# A merged status shows the first of these its tasks are in (one failed task fails the pipeline).
+STATE_PRECEDENCE: Final = ("failed", "retrying", "starting", "running", "paused", "stopped")
 
 
 @dataclasses.dataclass(slots=True)
@@ -112,6 +118,40 @@ class PipelineStatus:
     attempts: int = 0  # attempts started (the first one included)
     delivery: str = "at-least-once"
     commit_latency: LatencyHistogram = dataclasses.field(default_factory=LatencyHistogram)
+    throughput: Throughput = dataclasses.field(default_factory=Throughput)
+    partitions: list[int] = dataclasses.field(default_factory=list)  # the source partitions it reads
+    summed_rate: float | None = None  # a merged status: its tasks' rows per second, summed
+
+    @classmethod
+    def merged(cls, statuses: Sequence[PipelineStatus]) -> PipelineStatus:
+        """One status for the tasks of a pipeline: counters summed, the most telling state."""
+        if len(statuses) == 1:
+            return statuses[0]
+        merged = cls(delivery=statuses[0].delivery)
+        merged.state = min((s.state for s in statuses), key=STATE_PRECEDENCE.index)
+        merged.error = next((s.error for s in statuses if s.error is not None), None)
+        for status in statuses:
+            for counter in (
+                "rows_in",
+                "rows_out",
+                "rows_dropped",
+                "rows_dead_lettered",
+                "rows_late",
+                "attempts",
+            ):
+                setattr(merged, counter, getattr(merged, counter) + getattr(status, counter))
+            merged.commit_latency.add(status.commit_latency)
+            merged.partitions.extend(status.partitions)
+        lags = [s.lag for s in statuses if s.lag is not None]
+        merged.lag = sum(lags) if lags else None
+        commits = [s.last_commit for s in statuses if s.last_commit is not None]
+        merged.last_commit = max(commits) if commits else None
+        merged.partitions.sort()
+        merged.summed_rate = sum(s.rows_per_second() for s in statuses)
+        return merged
+
+    def rows_per_second(self) -> float:
+        return self.throughput.per_second() if self.summed_rate is None else self.summed_rate
 
 
 def parse_create(record: PipelineRecord) -> st.CreatePipelineStatement:
@@ -179,8 +219,11 @@ def dead_letter_record(letter: DeadLetter, pipeline: str) -> Record:
 class PipelineRunner:
     """Runs one pipeline until :meth:`stop` (graceful) or cancellation."""
 
-    def __init__(self, record: PipelineRecord, catalog: Catalog, sinks: SinkRegistry) -> None:
+    def __init__(
+        self, record: PipelineRecord, catalog: Catalog, sinks: SinkRegistry, task: TaskSlot | None = None
+    ) -> None:
         self.record = record
+        self.task = task if task is not None else TaskSlot(record.name)
         self.catalog = catalog
         self.sinks = sinks
         self.status = PipelineStatus()
@@ -194,7 +237,7 @@ class PipelineRunner:
     # -- the task ----------------------------------------------------------------------------------
     async def run(self) -> None:
         """Attempts until stopped, failed for good, or cancelled."""
-        logs.PIPELINE.set(self.record.name)  # this task's log lines name the pipeline
+        logs.PIPELINE.set(self.task.key)  # this task's log lines name the pipeline (and the task)
         statement = parse_create(self.record)
         settings = pipeline_settings(self.record.name, self.record.options)
         failures = 0
@@ -223,14 +266,14 @@ class PipelineRunner:
                         None if isinstance(exc, errors.LaminarError | kafka_errors.KafkaError) else exc
                     )
                     log.warning(
-                        "pipeline %s failed: %s", self.record.name, self.status.error, exc_info=traceback
+                        "pipeline %s failed: %s", self.task.key, self.status.error, exc_info=traceback
                     )
                     return
                 self.status.state = "retrying"
                 delay = min(settings.retry_backoff_ms * 2 ** (failures - 1), MAX_BACKOFF_MS) / 1000
                 log.info(
                     "pipeline %s: retry %d in %.1f s: %s",
-                    self.record.name,
+                    self.task.key,
                     failures,
                     delay,
                     self.status.error,
@@ -336,7 +379,10 @@ class _Attempt:
             metadata_used=self.plan.metadata_used,
         )
         for output in plan.outputs:
-            sink = await self.runner.sinks.sink_for(output.sink)
+            task = self.runner.task
+            sink = await self.runner.sinks.sink_for(
+                output.sink, task=task.index, transactional_id=task.transactional_id
+            )
             # Avro/Protobuf sinks: the output must fit the registered schema (so CREATE PIPELINE,
             # which waits for this first attempt, reports a misfit instead of the first write).
             await sink.check_output([SinkColumn(column.name, column.type_oid) for column in output.columns])
@@ -367,8 +413,15 @@ class _Attempt:
                 f'Kafka topic "{reader.topic}" of source "{plan.source.name}" does not exist',
                 hint="Create the topic, or point the source at another one with ALTER CONNECTION.",
             )
-        assigned = [TopicPartition(reader.topic, p) for p in sorted(partitions)]
-        self.partitions = [tp.partition for tp in assigned]
+        task = self.runner.task
+        assigned = [TopicPartition(reader.topic, p) for p in sorted(partitions) if task.owns(p)]
+        if not assigned:
+            raise errors.ObjectNotInPrerequisiteState(
+                f'pipeline "{plan.name}" has {task.count} tasks but topic "{reader.topic}" has '
+                f"{len(partitions)} partitions: task {task.index} has none to read",
+                hint="Lower the pipeline's parallelism to at most the number of partitions.",
+            )
+        self.partitions = self.status.partitions = [tp.partition for tp in assigned]
         self.consumer.assign(assigned)
         await self._place(assigned)
 
@@ -428,6 +481,14 @@ class _Attempt:
         )
         await self.fetcher.start()
         await self.fetcher.seek({tp.partition: offset for tp, offset in self.positions.items()})
+        log.info(
+            "pipeline %s reads %s from %s",
+            self.runner.task.key,
+            f'topic "{reader.topic}"',
+            ", ".join(
+                f"partition {tp.partition} at {offset}" for tp, offset in sorted(self.positions.items())
+            ),
+        )
 
     async def _log_start(self, partition: int) -> int:
         """Where a partition whose position fell off the log start goes on: the log start."""
@@ -690,11 +751,12 @@ class _Attempt:
         self.progressed = True
         self.status.commit_latency.observe(time.monotonic() - started)
         self.status.last_commit = dt.datetime.now(dt.UTC)
+        self.status.throughput.sample(self.status.rows_out)
 
     async def _write_checkpoint(
         self, sink: KafkaSink, checkpoint: Checkpoint, *, in_transaction: bool
     ) -> None:
-        record = checkpoint.record(self.settings.group_id)
+        record = checkpoint.record(self.settings.group_id)  # windowed pipelines run as one task
         await sink.write_raw(checkpoints.CHECKPOINT_TOPIC, 0, [record], in_transaction=in_transaction)
 
     async def _abort(self) -> None:

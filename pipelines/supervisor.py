@@ -1,4 +1,4 @@
-"""The supervisor: one asyncio task per running pipeline, kept in step with the catalog.
+"""The supervisor: one asyncio task per running pipeline task, kept in step with the catalog.
 
 The catalog holds what the user asked for (a pipeline is ``running`` or ``paused``); the
 supervisor holds what is happening (``starting``, ``running``, ``retrying``, ``failed``).
@@ -8,6 +8,12 @@ every statement that changes pipelines or connections. A pipeline whose definiti
 connections changed since its task started is restarted, so ``ALTER CONNECTION`` takes effect.
 A failed pipeline stays failed (its error visible) until ``ALTER PIPELINE ... RESUME``, a change
 of one of its connections, or a gateway restart.
+
+A pipeline runs as ``parallelism`` tasks (:class:`pipelines.options.TaskSlot`), and each task runs
+on the node that holds its lease in the catalog. Every node claims the leases it holds and free
+ones up to its fair share (the running tasks over the live nodes, rounded up) and gives back what
+it holds beyond that share, so tasks spread over the nodes and move to a node that joins; a lease
+not renewed within ``lease_s`` (its node died or lost the catalog) is free for any node.
 """
 
 from __future__ import annotations
@@ -16,20 +22,24 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from catalog.model import PipelineRecord
 from catalog.service import Catalog
+from catalog.store import TaskKey
+from pipelines.options import TaskSlot, pipeline_settings
 from pipelines.runner import STOP_TIMEOUT_S, PipelineRunner, PipelineStatus
 from sinks.registry import SinkRegistry
 
 log = logging.getLogger(__name__)
 
-LEASE_S = 10.0  # how long a node holds a pipeline without renewing it
+LEASE_S = 10.0  # how long a node holds a pipeline task without renewing it
 
 Fingerprint = tuple[dt.datetime, tuple[dt.datetime | None, ...]]
+Leases = dict[TaskKey, tuple[str, float]]  # (pipeline, task) -> (node, expires_at)
 
 
 @dataclass(slots=True)
@@ -39,13 +49,18 @@ class _Running:
     fingerprint: Fingerprint
 
 
+def task_slots(record: PipelineRecord) -> tuple[TaskSlot, ...]:
+    """The tasks a pipeline runs as (one, unless its WITH options set ``parallelism``)."""
+    return pipeline_settings(record.name, record.options).tasks(record.name)
+
+
 class Supervisor:
-    """Runs this gateway's pipelines."""
+    """Runs this gateway's pipeline tasks."""
 
     def __init__(
         self, catalog: Catalog, sinks: SinkRegistry, *, node: str = "local", lease_s: float = LEASE_S
     ) -> None:
-        """``node`` names this gateway among the nodes sharing the catalog; a pipeline runs on the
+        """``node`` names this gateway among the nodes sharing the catalog; a task runs on the
         node holding its lease, renewed every ``lease_s / 3`` and taken over by another node once
         ``lease_s`` passed without renewal (the node died or lost the catalog)."""
         self.catalog = catalog
@@ -53,13 +68,13 @@ class Supervisor:
         self.node = node
         self.lease_s = lease_s
         self._started_at = time.time()
-        self._running: dict[str, _Running] = {}
+        self._running: dict[TaskKey, _Running] = {}
         self._lock = asyncio.Lock()
         self._closed = False
         self._keeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Resume every running pipeline this node can lease, then keep the leases and follow
+        """Resume every running pipeline task this node can lease, then keep the leases and follow
         changes other nodes make to the catalog."""
         await self._tick()
         self._keeper = asyncio.create_task(self._keep(), name="pipeline leases")
@@ -74,76 +89,101 @@ class Supervisor:
             except Exception:
                 log.exception("renewing pipeline leases failed (retrying)")
                 if time.monotonic() - renewed > self.lease_s:
-                    # Our leases have expired: another node may run these pipelines now.
+                    # Our leases have expired: another node may run these tasks now.
                     await self._stop_all("its leases expired while the catalog was unreachable")
 
     async def _stop_all(self, why: str) -> None:
         async with self._lock:
-            names = list(self._running)
-            if names:
-                log.warning("stopping pipelines %s: %s", ", ".join(names), why)
-            await asyncio.gather(*(self._stop(name) for name in names))
+            keys = list(self._running)
+            if keys:
+                log.warning(
+                    "stopping pipelines %s: %s",
+                    ", ".join(self._running[k].runner.task.key for k in keys),
+                    why,
+                )
+            await asyncio.gather(*(self._stop(key) for key in keys))
 
     async def _tick(self) -> None:
         await self.catalog.store.heartbeat(self.node, self._started_at, time.time())
         await self.reconcile()
 
     async def reconcile(self) -> None:
-        """Start the pipelines that should run and do not, stop those that should not."""
+        """Start the tasks that should run here and do not, stop those that should not."""
         async with self._lock:
             if self._closed:
                 return
             store = self.catalog.store
             records = await store.list_pipelines()
             changed_at = {record.name: record.updated_at for record in await store.list_connections()}
-            to_run = [record.name for record in records if record.state == "running"]
-            held = await store.claim_pipelines(to_run, self.node, time.time(), self.lease_s)
-            wanted: dict[str, tuple[PipelineRecord, Fingerprint]] = {}
-            for record in records:
-                if record.state == "running" and record.name in held:
-                    fingerprint = (record.updated_at, tuple(changed_at.get(c) for c in record.connections))
-                    wanted[record.name] = (record, fingerprint)
-            for name, running in list(self._running.items()):
-                if name not in wanted or wanted[name][1] != running.fingerprint:
-                    await self._stop(name)
-            for name, (record, fingerprint) in wanted.items():
-                if name not in self._running:
-                    self._start(record, fingerprint)
+            slots = {
+                (slot.pipeline, slot.index): (record, slot)
+                for record in records
+                if record.state == "running"
+                for slot in task_slots(record)
+            }
+            to_claim = await self._share(list(slots))
+            held = await store.claim_tasks(to_claim, self.node, time.time(), self.lease_s)
+            wanted: dict[TaskKey, tuple[PipelineRecord, TaskSlot, Fingerprint]] = {}
+            for key in held:
+                record, slot = slots[key]
+                fingerprint = (record.updated_at, tuple(changed_at.get(c) for c in record.connections))
+                wanted[key] = (record, slot, fingerprint)
+            for key, running in list(self._running.items()):
+                if key not in wanted or wanted[key][2] != running.fingerprint:
+                    await self._stop(key)
+                    if key not in wanted:  # paused, dropped or beyond this node's share: free it now
+                        await store.release_task(key, self.node)
+            for key, (record, slot, fingerprint) in wanted.items():
+                if key not in self._running:
+                    self._start(record, slot, fingerprint)
 
-    def _start(self, record: PipelineRecord, fingerprint: Fingerprint) -> None:
-        runner = PipelineRunner(record, self.catalog, self.sinks)
-        task = asyncio.create_task(runner.run(), name=f"pipeline {record.name}")
-        task.add_done_callback(lambda done: _log_crash(record.name, done))
-        self._running[record.name] = _Running(runner, task, fingerprint)
+    async def _share(self, keys: Sequence[TaskKey]) -> list[TaskKey]:
+        """The task leases to claim: those this node holds, then free ones, up to its fair share."""
+        store = self.catalog.store
+        now = time.time()
+        live = sum(
+            1 for name, _, beat in await store.list_nodes() if now - beat < self.lease_s or name == self.node
+        )
+        share = math.ceil(len(keys) / max(live, 1))
+        leases = await store.task_leases()
+        mine = [key for key in keys if leases.get(key, ("", 0.0))[0] == self.node]
+        free = [key for key in keys if key not in leases or leases[key][1] < now]
+        return mine[:share] + [key for key in free if key not in mine][: max(share - len(mine), 0)]
 
-    async def _stop(self, name: str) -> None:
-        running = self._running.pop(name, None)
+    def _start(self, record: PipelineRecord, slot: TaskSlot, fingerprint: Fingerprint) -> None:
+        runner = PipelineRunner(record, self.catalog, self.sinks, slot)
+        task = asyncio.create_task(runner.run(), name=f"pipeline {slot.key}")
+        task.add_done_callback(lambda done: _log_crash(slot.key, done))
+        self._running[slot.pipeline, slot.index] = _Running(runner, task, fingerprint)
+
+    async def _stop(self, key: TaskKey) -> None:
+        running = self._running.pop(key, None)
         if running is None:
             return
         running.runner.stop()
         done, _ = await asyncio.wait([running.task], timeout=STOP_TIMEOUT_S)
         if not done:
-            log.warning("pipeline %s did not stop within %.0f s: cancelled", name, STOP_TIMEOUT_S)
+            log.warning(
+                "pipeline %s did not stop within %.0f s: cancelled", running.runner.task.key, STOP_TIMEOUT_S
+            )
             running.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running.task
 
-    async def restart(self, name: str) -> None:
-        """Stop the pipeline's task (if any) and start it again if the catalog says it runs."""
-        async with self._lock:
-            await self._stop(name)
-        await self.reconcile()
+    def _local(self, name: str) -> list[_Running]:
+        """This node's tasks of pipeline ``name``."""
+        return [running for running in self._running.values() if running.runner.record.name == name]
 
     async def wait_started(self, name: str, timeout_s: float) -> None:
-        """Wait until the pipeline's first attempt reads and writes, or raise its first error."""
-        running = self._running.get(name)
-        if running is None:
-            return
-        await asyncio.wait_for(asyncio.shield(running.runner.started), timeout_s)
+        """Wait until this node's tasks of the pipeline read and write, or raise the first error."""
+        started = [asyncio.shield(running.runner.started) for running in self._local(name)]
+        if started:
+            await asyncio.wait_for(asyncio.gather(*started), timeout_s)
 
     def status(self, name: str) -> PipelineStatus | None:
-        running = self._running.get(name)
-        return None if running is None else running.runner.status
+        """The pipeline's status from the tasks this node runs (None if it runs none)."""
+        local = self._local(name)
+        return PipelineStatus.merged([running.runner.status for running in local]) if local else None
 
     async def statuses(self) -> list[tuple[PipelineRecord, PipelineStatus | None]]:
         """Every pipeline of the catalog with its live status (None unless this process runs it)."""
@@ -152,30 +192,78 @@ class Supervisor:
             for record in await self.catalog.store.list_pipelines()
         ]
 
-    async def status_rows(self) -> list[tuple[object, ...]]:
-        """Rows of system.pipelines, with the node that holds each pipeline's lease."""
-        leases = await self.catalog.store.pipeline_leases()
+    async def _live_leases(self) -> Leases:
         now = time.time()
+        return {
+            key: lease for key, lease in (await self.catalog.store.task_leases()).items() if lease[1] > now
+        }
+
+    async def status_rows(self) -> list[tuple[object, ...]]:
+        """Rows of system.pipelines, with the nodes that hold the pipeline's task leases."""
+        leases = await self._live_leases()
         rows = []
         for record, status in await self.statuses():
-            holder, expires = leases.get(record.name, (None, 0.0))
-            node = holder if holder is not None and expires > now else None
-            rows.append((*pipeline_row(record, status, remote=node not in (None, self.node)), node))
+            holders = sorted({lease[0] for (pipeline, _), lease in leases.items() if pipeline == record.name})
+            node = ", ".join(holders) if holders else None
+            remote = bool(holders) and self.node not in holders
+            rate = None if status is None else status.rows_per_second()
+            rows.append((*pipeline_row(record, status, remote=remote), node, len(task_slots(record)), rate))
+        return rows
+
+    async def task_rows(self) -> list[tuple[object, ...]]:
+        """Rows of system.pipeline_tasks: each task of a running pipeline, where it runs, and its
+        counters (known on the node that runs it)."""
+        leases = await self._live_leases()
+        rows: list[tuple[object, ...]] = []
+        for record in await self.catalog.store.list_pipelines():
+            if record.state != "running":
+                continue
+            for slot in task_slots(record):
+                key = (slot.pipeline, slot.index)
+                node = leases[key][0] if key in leases else None
+                running = self._running.get(key)
+                if running is None:
+                    state = "running" if node is not None else "starting"
+                    rows.append(
+                        (record.name, slot.index, slot.count, node, state, None, None, None, None, None, None)
+                    )
+                    continue
+                status = running.runner.status
+                rows.append(
+                    (
+                        record.name,
+                        slot.index,
+                        slot.count,
+                        node,
+                        status.state,
+                        list(status.partitions),
+                        status.rows_in,
+                        status.rows_out,
+                        status.rows_per_second(),
+                        status.lag,
+                        status.error,
+                    )
+                )
         return rows
 
     async def node_rows(self) -> list[tuple[object, ...]]:
         """Rows of system.nodes: every node that ever ran, whether it is alive, what it runs."""
-        leases = await self.catalog.store.pipeline_leases()
+        leases = await self._live_leases()
+        tasks = {record.name: len(task_slots(record)) for record in await self.catalog.store.list_pipelines()}
         now = time.time()
         rows: list[tuple[object, ...]] = []
         for name, started, beat in await self.catalog.store.list_nodes():
-            held = sorted(p for p, (holder, expires) in leases.items() if holder == name and expires > now)
+            held = sorted(
+                TaskSlot(pipeline, index, tasks.get(pipeline, 1)).key
+                for (pipeline, index), (holder, _) in leases.items()
+                if holder == name
+            )
             alive = now - beat < self.lease_s
             rows.append((name, _instant(started), _instant(beat), alive, name == self.node, held))
         return rows
 
     async def close(self) -> None:
-        """Stop every pipeline: each commits what its sinks acknowledged (or aborts its transaction)
+        """Stop every task: each commits what its sinks acknowledged (or aborts its transaction)
         and gives its lease back, so another node takes it over at once."""
         keeper, self._keeper = self._keeper, None
         if keeper is not None:
@@ -184,11 +272,11 @@ class Supervisor:
                 await keeper
         async with self._lock:
             self._closed = True
-            names = list(self._running)
-            await asyncio.gather(*(self._stop(name) for name in names))
-            for name in names:
+            keys = list(self._running)
+            await asyncio.gather(*(self._stop(key) for key in keys))
+            for key in keys:
                 with contextlib.suppress(Exception):
-                    await self.catalog.store.release_pipeline(name, self.node)
+                    await self.catalog.store.release_task(key, self.node)
 
 
 def pipeline_row(

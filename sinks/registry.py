@@ -2,13 +2,17 @@
 
 Producers are expensive (connections, metadata, an idempotent or transactional identity), so
 all sessions share one :class:`KafkaSink` per connection. A connection that was altered gets a
-fresh sink on next use; dropped or replaced sinks are closed.
+fresh sink on next use; dropped or replaced sinks are closed. A pipeline that runs as several
+tasks writes exactly-once through one producer per task (its own transactional id, see
+:class:`pipelines.options.TaskSlot`): those sinks are kept under the connection's name and the task.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
 
 from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
@@ -36,17 +40,32 @@ class SinkRegistry:
             stamps.append(None if secret is None else secret.updated_at)
         return (record.updated_at, tuple(stamps))
 
-    async def sink_for(self, record: ConnectionRecord) -> KafkaSink:
+    async def sink_for(
+        self,
+        record: ConnectionRecord,
+        *,
+        task: int | None = None,
+        transactional_id: Callable[[str], str] = str,
+    ) -> KafkaSink:
+        """The connection's shared sink; with ``task``, the task's own sink (if the connection is
+        transactional), its transactional id ``transactional_id(the connection's)``."""
+        options = dict(record.options)
+        if task is not None and "transactional.id" in options:
+            options["transactional.id"] = transactional_id(options["transactional.id"])
+            record = dataclasses.replace(record, options=tuple(options.items()))
+            key = f"{record.name}/{task}"
+        else:
+            key = record.name
         async with self._lock:
             version = await self._version(record)
-            current = self._sinks.get(record.name)
+            current = self._sinks.get(key)
             if current is not None and current[0] == version:
                 return current[1]
             if current is not None:
                 await current[1].close()
-                del self._sinks[record.name]
+                del self._sinks[key]
             sink = await self._build(record, depth=0)
-            self._sinks[record.name] = (version, sink)
+            self._sinks[key] = (version, sink)
             return sink
 
     async def _build(self, record: ConnectionRecord, *, depth: int) -> KafkaSink:

@@ -28,6 +28,8 @@ class PipelineRows(Protocol):
 
     async def node_rows(self) -> list[tuple[object, ...]]: ...
 
+    async def task_rows(self) -> list[tuple[object, ...]]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class SystemContext:
@@ -57,6 +59,10 @@ def _from_metrics(rows: Callable[[ProducerMetrics], list[tuple[object, ...]]]) -
 
 async def _pipelines(context: SystemContext) -> list[tuple[object, ...]]:
     return [] if context.pipelines is None else await context.pipelines.status_rows()
+
+
+async def _tasks(context: SystemContext) -> list[tuple[object, ...]]:
+    return [] if context.pipelines is None else await context.pipelines.task_rows()
 
 
 async def _nodes(context: SystemContext) -> list[tuple[object, ...]]:
@@ -137,8 +143,15 @@ SYSTEM_TABLES: dict[str, SystemTable] = {
             "name VARCHAR, state VARCHAR, source VARCHAR, sinks VARCHAR[], error VARCHAR, "
             "rows_in BIGINT, rows_out BIGINT, rows_dropped BIGINT, rows_dead_lettered BIGINT, "
             "rows_late BIGINT, lag BIGINT, last_commit TIMESTAMPTZ, delivery VARCHAR, sql VARCHAR, "
-            "node VARCHAR",
+            "node VARCHAR, tasks INTEGER, rows_per_second DOUBLE",
             _pipelines,
+        ),
+        SystemTable(
+            "pipeline_tasks",
+            "pipeline VARCHAR, task INTEGER, tasks INTEGER, node VARCHAR, state VARCHAR, "
+            '"partitions" INTEGER[], rows_in BIGINT, rows_out BIGINT, rows_per_second DOUBLE, lag BIGINT, '
+            "error VARCHAR",
+            _tasks,
         ),
         SystemTable(
             "nodes",

@@ -207,7 +207,7 @@ async def populate(store: CatalogStore) -> None:
 
 # --- opening, migrations, generation -------------------------------------------------------------
 async def test_fresh_catalog_is_empty_at_the_latest_schema(store: CatalogStore) -> None:
-    assert await store.schema_version() == LATEST_VERSION == 2
+    assert await store.schema_version() == LATEST_VERSION == 3
     assert await snapshot(store) == ([], [], [], [], 0)
     gets = [store.get_connection("x"), store.get_secret("x"), store.get_user("x"), store.get_pipeline("x")]
     assert [await get for get in gets] == [None, None, None, None]
@@ -234,7 +234,7 @@ async def test_a_catalog_from_a_newer_laminar_is_refused(store_factory: StoreFac
         " VALUES (99, 'future', '2030-01-01 00:00:00+00')",
     )
 
-    message = "the catalog schema version 99 is newer than this Laminar supports (2)"
+    message = "the catalog schema version 99 is newer than this Laminar supports (3)"
     error = await refused(store_factory.make().open(), (FeatureNotSupported, "0A000"), message)
     assert error.hint == "Upgrade Laminar to the version that wrote this catalog."
 
@@ -698,23 +698,25 @@ async def test_postgres_sessions_ended_by_the_server_are_08006_then_replaced() -
         assert "hunter2" not in failure.message
 
 
-async def test_pipeline_leases_go_to_one_node_until_they_expire(store: CatalogStore) -> None:
-    """Two nodes claim the same pipelines: each is held by one node; renewals keep it there; an
+async def test_task_leases_go_to_one_node_until_they_expire(store: CatalogStore) -> None:
+    """Two nodes claim the same pipeline tasks: each is held by one node; renewals keep it there; an
     expired or released lease goes to the other; a dropped pipeline's lease goes with it."""
     stamp = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     await store.create_connection(ConnectionRecord("c1", "kafka", (), (("type", "sink"),), "", stamp, stamp))
     for name in ("p1", "p2"):
         await store.create_pipeline(PipelineRecord(name, "CREATE PIPELINE", ("c1",), "running", stamp, stamp))
-    assert await store.claim_pipelines(["p1", "p2", "missing"], "node-a", now=100.0, ttl_s=10) == {"p1", "p2"}
-    assert await store.claim_pipelines(["p1", "p2"], "node-b", now=105.0, ttl_s=10) == set()
-    assert await store.claim_pipelines(["p1"], "node-a", now=108.0, ttl_s=10) == {"p1"}  # renewed to 118
-    assert await store.claim_pipelines(["p1", "p2"], "node-b", now=111.0, ttl_s=10) == {"p2"}  # p2 expired
-    assert await store.pipeline_leases() == {"p1": ("node-a", 118.0), "p2": ("node-b", 121.0)}
-    await store.release_pipeline("p1", "node-b")  # not node-b's: nothing happens
-    await store.release_pipeline("p1", "node-a")
-    assert await store.claim_pipelines(["p1"], "node-b", now=112.0, ttl_s=10) == {"p1"}
+    p1, p2, p2b = ("p1", 0), ("p2", 0), ("p2", 1)
+    claimed = await store.claim_tasks([p1, p2, p2b, ("missing", 0)], "node-a", now=100.0, ttl_s=10)
+    assert claimed == {p1, p2, p2b}
+    assert await store.claim_tasks([p1, p2], "node-b", now=105.0, ttl_s=10) == set()
+    assert await store.claim_tasks([p1, p2b], "node-a", now=108.0, ttl_s=10) == {p1, p2b}  # renewed to 118
+    assert await store.claim_tasks([p1, p2], "node-b", now=111.0, ttl_s=10) == {p2}  # p2/0 expired
+    assert await store.task_leases() == {p1: ("node-a", 118.0), p2: ("node-b", 121.0), p2b: ("node-a", 118.0)}
+    await store.release_task(p1, "node-b")  # not node-b's: nothing happens
+    await store.release_task(p1, "node-a")
+    assert await store.claim_tasks([p1], "node-b", now=112.0, ttl_s=10) == {p1}
     await store.drop_pipeline("p2")
-    assert await store.pipeline_leases() == {"p1": ("node-b", 122.0)}
+    assert await store.task_leases() == {p1: ("node-b", 122.0)}
     await store.heartbeat("node-a", started_at=90.0, now=112.0)
     await store.heartbeat("node-a", started_at=90.0, now=113.0)
     assert await store.list_nodes() == [("node-a", 90.0, 113.0)]

@@ -857,6 +857,7 @@ class Refusal:
     sqlstate: str
     message: str
     hint: str | None = None
+    options: str = ""  # the WITH clause, if any
 
 
 REFUSALS = {
@@ -896,6 +897,22 @@ REFUSALS = {
         "22023",
         "multiple of its slide",
     ),
+    "windowed_pipeline_in_parallel": Refusal(
+        "INSERT INTO {out} SELECT count(*) AS n FROM {src} GROUP BY TUMBLE(ts, INTERVAL '1 minute')",
+        "0A000",
+        "a windowed pipeline runs as one task (parallelism = 2 was asked)",
+        "Leave parallelism at 1",
+        options="WITH (parallelism = 2)",
+    ),
+    # Not a window's refusal, but the same shape: task 1 of 2 would read no partition of a
+    # one-partition source, and CREATE waits for every task it starts.
+    "more_tasks_than_partitions": Refusal(
+        "INSERT INTO {out} SELECT id FROM {src}",
+        "55000",
+        "has 2 tasks but topic",
+        "Lower the pipeline's parallelism",
+        options="WITH (parallelism = 2)",
+    ),
 }
 
 
@@ -908,7 +925,7 @@ async def test_create_refuses(case: str, sink_gateway: CatalogGateway, kafka_bro
     out2, _ = await sink(endpoint, bootstrap)
     name = unique("refused").replace("-", "_")
     body = refusal.body.format(src=src, out=out, out2=out2)
-    error = await sql_error(endpoint, f"CREATE PIPELINE {name} AS {body}")
+    error = await sql_error(endpoint, f"CREATE PIPELINE {name} {refusal.options} AS {body}")
     assert error.sqlstate == refusal.sqlstate, (error.sqlstate, error.diag.message_primary)
     assert refusal.message in str(error.diag.message_primary), error.diag.message_primary
     if refusal.hint is not None:
