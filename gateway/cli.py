@@ -36,6 +36,7 @@ from gateway.embedded_broker import EmbeddedBroker
 from gateway.handlers.authentication import AuthConfig, Credential
 from gateway.logs import configure_logging
 from gateway.metrics_http import MetricsServer
+from gateway.progress import SETTING as PROGRESS_SETTING
 from gateway.server import GatewayServer, tls_context
 from pipelines.supervisor import LEASE_S, Supervisor
 from sinks.registry import SinkRegistry
@@ -47,9 +48,11 @@ DEFAULT_KAFKA_PORT = 9092
 # What `laminar status` prints (through psql, like `laminar sql`).
 STATUS_QUERIES = (
     "SELECT name AS node, alive, this_node, started_at, heartbeat_at, pipelines FROM system.nodes",
-    "SELECT name AS pipeline, state, node, delivery, rows_in, rows_out, rows_dropped, rows_late, lag, "
-    "last_commit, error FROM system.pipelines",
+    "SELECT name AS pipeline, state, node, tasks, delivery, rows_in, rows_out, "
+    "round(rows_per_second, 1) AS rows_per_second, rows_dropped, rows_late, lag, last_commit, error "
+    "FROM system.pipelines",
 )
+DEFAULT_PROGRESS_MS = 2_000  # `laminar sql`: how often a long INSERT prints how far it got
 GC_GEN0_THRESHOLD = 20_000  # allocations between two young-generation collections (CPython: 700)
 
 
@@ -148,6 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql = commands.add_parser("sql", help="run SQL against a running node (uses psql)")
     sql.add_argument("statement", nargs="?", help="SQL to run; omit to read --file")
     sql.add_argument("--file", "-f", type=Path)
+    sql.add_argument(
+        "--progress-interval",
+        type=int,
+        default=DEFAULT_PROGRESS_MS,
+        metavar="MS",
+        help="a statement still running reports its progress every MS milliseconds (0: never)",
+    )
     status = commands.add_parser("status", help="the nodes and pipelines a node sees, with rows and lag")
     for sub in (sql, status):
         sub.add_argument("--host", default=_env("host", "127.0.0.1"))
@@ -273,13 +283,17 @@ async def _serve(args: argparse.Namespace) -> None:
         await store.close()
 
 
-def _psql(args: argparse.Namespace, extra: Sequence[str]) -> int:
+def _psql(args: argparse.Namespace, extra: Sequence[str], *, progress_ms: int = 0) -> int:
     psql = shutil.which("psql")
     if psql is None:
         print("laminar sql needs psql (Debian package postgresql-client)", file=sys.stderr)
         return 2
     command = [psql, "-X", "-h", args.host, "-p", str(args.port), "-U", args.user, "-d", "laminar", *extra]
-    return subprocess.call(command)  # noqa: S603 - arguments are passed as a list, no shell
+    env = dict(os.environ)
+    if progress_ms > 0:
+        # psql prints the server's progress NOTICEs to stderr as they come (gateway/progress.py)
+        env["PGOPTIONS"] = f"{env.get('PGOPTIONS', '')} -c {PROGRESS_SETTING}={progress_ms}".strip()
+    return subprocess.call(command, env=env)  # noqa: S603 - arguments are passed as a list, no shell
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -292,10 +306,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_serve(args))
         return 0
     if args.command == "sql":
-        if args.statement:
-            return _psql(args, ["-v", "ON_ERROR_STOP=1", "-c", args.statement])
-        if args.file:
-            return _psql(args, ["-v", "ON_ERROR_STOP=1", "-f", str(args.file)])
+        source = ["-c", args.statement] if args.statement else ["-f", str(args.file)] if args.file else None
+        if source is not None:
+            return _psql(args, ["-v", "ON_ERROR_STOP=1", *source], progress_ms=args.progress_interval)
         print("laminar sql: give a statement or --file", file=sys.stderr)
         return 2
     return _psql(args, ["-P", "footer=off", *[arg for query in STATUS_QUERIES for arg in ("-c", query)]])

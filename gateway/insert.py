@@ -15,6 +15,7 @@ from sqlglot import exp
 
 from catalog.service import Catalog
 from gateway import errors
+from gateway.progress import Progress
 from gateway.query.engine import CompiledQuery, QueryEngine
 from gateway.query.results import Result
 from gateway.sql.statements import InsertStatement
@@ -102,12 +103,25 @@ async def execute_insert(
     catalog: Catalog,
     sinks: SinkRegistry,
     engine: QueryEngine,
+    progress: Progress | None = None,
 ) -> Result:
     record = await catalog.connection(statement.target)
+    if progress is not None:
+        progress.begin("computing the rows")
     columns, rows = await engine.execute(compiled, params)
     fetched = rows if isinstance(rows, list) else await rows.fetch(0)
     names = column_names(statement, [c.name for c in columns], [c.name for c in record.columns])
     sink = await sinks.sink_for(record)
+    if progress is not None:
+        # the connection's acknowledged records since now (other writers to it count too: at most
+        # the statement's rows are shown)
+        metrics = sinks.metrics.for_connection(record.name)
+        baseline = metrics.messages_sent
+        progress.begin(
+            f'writing to sink "{record.name}"',
+            total=len(fetched),
+            counter=lambda: metrics.messages_sent - baseline,
+        )
     result = await sink.write(
         [SinkColumn(name, c.type_oid) for name, c in zip(names, columns, strict=True)], fetched
     )

@@ -18,7 +18,7 @@ from typing import Any
 from sqlglot.errors import ParseError
 
 from catalog.service import Catalog
-from gateway import ddl, errors, insert, source_tables
+from gateway import ddl, errors, insert, progress, source_tables
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
 from gateway.query import system_views
@@ -103,6 +103,7 @@ class Session:
         self._loop: asyncio.AbstractEventLoop | None = None  # the loop executing statements
         self._executing: asyncio.Task[Any] | None = None  # the task running a statement, if any
         self._cancel_requested = False
+        self.progress: progress.Progress | None = None  # of the statement running, if it reports any
         self.engine = QueryEngine(
             user=user,
             database=database,
@@ -239,6 +240,10 @@ class Session:
         finally:
             self._executing = None
             self._cancel_requested = False
+            self.progress = None
+
+    def progress_interval_s(self) -> float:
+        return progress.interval_s(self.settings.get_or_none(progress.SETTING))
 
     async def _execute(
         self, prepared: PreparedStatement, statement: st.Statement, params: Sequence[Any]
@@ -247,10 +252,16 @@ class Session:
         # bounded read of each topic, now. Other tables cost no catalog look-up here.
         compiled = prepared.compiled
         sources = compiled.user_tables & self.engine.hidden_columns.keys() if compiled else set()
+        if isinstance(statement, st.InsertStatement):
+            self.progress = progress.Progress(f"INSERT INTO {statement.target}")
+        elif sources:
+            self.progress = progress.Progress("SELECT")
         if compiled is not None and sources and self.catalog is not None:
             records = await source_tables.source_records(self.catalog, sources)
             if records:
-                await source_tables.fill_tables(self.engine, self.catalog, records, limit=compiled.peek_limit)
+                await source_tables.fill_tables(
+                    self.engine, self.catalog, records, limit=compiled.peek_limit, progress=self.progress
+                )
         if isinstance(statement, st.SelectStatement):
             assert prepared.compiled is not None
             if prepared.compiled.system_tables:
@@ -284,6 +295,7 @@ class Session:
                 catalog=self._require_catalog(),
                 sinks=self.sinks,
                 engine=self.engine,
+                progress=self.progress,
             )
         if isinstance(statement, st.DDL_STATEMENTS):
             if self.state.transaction is not TransactionStatus.IDLE:

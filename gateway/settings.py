@@ -88,6 +88,42 @@ def _boolean(name: str) -> Callable[[str], str]:
     return check
 
 
+def _milliseconds(name: str) -> Callable[[str], str]:
+    """A duration as PostgreSQL's time settings take it: a number of ms, or with a unit."""
+    units = {"ms": 1, "s": 1000, "min": 60_000}
+
+    def check(value: str) -> str:
+        text = value.strip().strip("'").lower()
+        number = text.rstrip("abcdefghijklmnopqrstuvwxyz ")
+        unit = text[len(number) :].strip() or "ms"
+        try:
+            millis = float(number) * units[unit]
+        except (ValueError, KeyError) as exc:
+            raise InvalidParameterValue(
+                f'invalid value for parameter "{name}": "{value}"',
+                hint='Valid units are "ms", "s" and "min".',
+            ) from exc
+        if millis < 0:
+            raise InvalidParameterValue(f'invalid value for parameter "{name}": "{value}"')
+        return str(int(millis))
+
+    return check
+
+
+def _startup_options(options: str) -> Iterator[tuple[str, str]]:
+    """``-c name=value`` and ``--name=value`` pairs of a start-up packet's ``options`` (PGOPTIONS)."""
+    words = options.split()
+    for position, word in enumerate(words):
+        pair = None
+        if word == "-c" and position + 1 < len(words):
+            pair = words[position + 1]
+        elif (word.startswith("-c") and len(word) > 2) or word.startswith("--"):
+            pair = word[2:]
+        if pair is not None and "=" in pair:
+            name, _, value = pair.partition("=")
+            yield name.replace("-", "_"), value
+
+
 def _any(value: str) -> str:
     return value
 
@@ -164,6 +200,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_connections", "1000", "Maximum number of concurrent connections.", False, FIXED),
     Setting("synchronous_commit", "on", "Synchronisation level of commits.", False),
     Setting("row_security", "on", "Enable row security.", False, _boolean("row_security")),
+    Setting(
+        "laminar.progress_interval",
+        "0",
+        "How often a long statement reports its progress as a NOTICE (ms; 0: never).",
+        False,
+        _milliseconds("laminar.progress_interval"),
+    ),
 )
 
 _BY_NAME = {setting.name.lower(): setting for setting in SETTINGS}
@@ -179,7 +222,9 @@ class SessionSettings:
         self._startup: dict[str, str] = {}
         # Start-up packets may carry settings (pgjdbc sends TimeZone, asyncpg client_encoding);
         # fixed server facts and names the server does not know are ignored there.
-        for key, value in (startup or {}).items():
+        parameters = dict(startup or {})
+        parameters.update(_startup_options(parameters.pop("options", "")))
+        for key, value in parameters.items():
             setting = _BY_NAME.get(key.lower())
             if setting is not None and not setting.fixed:
                 self.set(key, value)

@@ -18,6 +18,7 @@ from catalog.model import ConnectionRecord
 from catalog.options import validate_connection_options
 from catalog.service import Catalog
 from gateway.errors import LaminarError
+from gateway.progress import Progress
 from gateway.query.engine import QueryEngine, quote_identifier
 from gateway.sql.dialect import parse
 from sources.kafka_source import METADATA_COLUMNS, KafkaSourceReader, source_columns, source_duckdb_types
@@ -62,12 +63,19 @@ def ensure_tables(engine: QueryEngine, records: Iterable[ConnectionRecord]) -> N
 
 
 async def fill_tables(
-    engine: QueryEngine, catalog: Catalog, records: Iterable[ConnectionRecord], *, limit: int | None
+    engine: QueryEngine,
+    catalog: Catalog,
+    records: Iterable[ConnectionRecord],
+    *,
+    limit: int | None,
+    progress: Progress | None = None,
 ) -> None:
     """Replace each source table's rows with a bounded, non-committing read of its topic."""
     for record in records:
         reader = await reader_for(catalog, record)
-        batch = await reader.read_bounded(limit=limit)
+        if progress is not None:
+            progress.begin(f'reading source "{record.name}"', unit="records")
+        batch = await reader.read_bounded(limit=limit, progress=progress)
         await engine.replace_rows(record.name, batch.rows)
 
 

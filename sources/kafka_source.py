@@ -68,6 +68,7 @@ from gateway.errors import (
     QueryCanceled,
     UndefinedObject,
 )
+from gateway.progress import Progress
 from gateway.protocol import types as pg
 from sources.decode import PayloadColumn, RecordDecoder, make_decoder, payload_columns
 from sources.schema_decoders import SCHEMA_FORMATS, SchemaDecoder
@@ -272,6 +273,7 @@ class KafkaSourceReader:
         timeout_s: float = 30.0,
         prefer_committed: bool = False,
         on_end_offsets: EndOffsetsCallback | None = None,
+        progress: Progress | None = None,
     ) -> SourceBatch:
         """Every record from the start position to the end offsets seen when the read began.
 
@@ -279,7 +281,8 @@ class KafkaSourceReader:
         arrive in; they are still returned in partition/offset order, and ``end_offsets`` then
         lacks partitions whose first fetch had not arrived). ``on_end_offsets`` is called (and
         awaited if it returns an awaitable) once the end offset of every partition is known,
-        before the read goes on; not at all when the limit is reached first. Raises 42704 for a
+        before the read goes on; not at all when the limit is reached first. ``progress`` counts
+        the records read so far (a long INSERT reports it). Raises 42704 for a
         topic that does not exist, 55000 for start_offset 'committed' without committed offsets.
         """
         if limit is not None and limit < 0:
@@ -289,6 +292,7 @@ class KafkaSourceReader:
         read = _BoundedRead(
             self, limit=limit, prefer_committed=prefer_committed, on_end_offsets=on_end_offsets
         )
+        read.progress = progress
         scope = asyncio.timeout(timeout_s)
         try:
             async with scope:
@@ -320,6 +324,7 @@ class _BoundedRead:
         self.next_offsets: dict[int, int] = {}
         self.rows: dict[int, list[tuple[object, ...]]] = {}
         self.count = 0
+        self.progress: Progress | None = None
         self.batch = SourceBatch(list(reader.columns), [], {})
 
     # --- the read ----------------------------------------------------------------------------
@@ -466,8 +471,10 @@ class _BoundedRead:
                 continue
             self.count += 1
             if self.limit is not None and self.count >= self.limit:
-                return True
-        return False
+                break
+        if self.progress is not None:
+            self.progress.done = self.count
+        return self.limit is not None and self.count >= self.limit
 
     # --- errors ------------------------------------------------------------------------------
     def _kafka_error(self, exc: BaseException) -> LaminarError:

@@ -19,7 +19,11 @@ from gateway.handlers.rows import (
     resolve_formats,
     row_description,
 )
-from gateway.handlers.simple_query import send_notices_and_parameters, send_result_rows
+from gateway.handlers.simple_query import (
+    execute_reporting_progress,
+    send_notices_and_parameters,
+    send_result_rows,
+)
 from gateway.protocol import messages as m
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import TransactionStatus
@@ -131,7 +135,9 @@ class ExtendedQueryHandler:
             self.output.write(EMPTY_QUERY_RESPONSE)
             return
         if portal.result is None:
-            portal.result = await self.session.execute(prepared, portal.params)
+            portal.result = await execute_reporting_progress(
+                self.session, self.output, prepared, portal.params
+            )
             send_notices_and_parameters(self.output, portal.result)
         result = portal.result
         if result.columns is None:

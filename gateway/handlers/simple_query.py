@@ -6,11 +6,33 @@ the remaining statements are skipped, as in PostgreSQL. The caller sends ReadyFo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from gateway.handlers.output import Output
 from gateway.handlers.rows import TEXT_FORMAT, command_complete, data_rows, encoders, row_description
+from gateway.progress import run_reporting_progress
 from gateway.protocol import messages as m
 from gateway.query.results import Result
-from gateway.session import Session
+from gateway.session import PreparedStatement, Session
+
+
+async def execute_reporting_progress(
+    session: Session, output: Output, prepared: PreparedStatement, params: Sequence[Any] = ()
+) -> Result:
+    """Run a statement; while it runs, send its progress as NOTICEs every
+    ``laminar.progress_interval`` (see :mod:`gateway.progress`)."""
+
+    async def report(line: str) -> None:
+        output.write(m.NoticeResponse({"S": "NOTICE", "V": "NOTICE", "C": "00000", "M": line}).encode())
+        await output.flush()
+
+    return await run_reporting_progress(
+        session.execute(prepared, params),
+        interval_s=session.progress_interval_s(),
+        progress=lambda: session.progress,
+        report=report,
+    )
 
 
 async def send_result_rows(
@@ -52,7 +74,7 @@ async def handle_query(session: Session, output: Output, sql: str) -> None:
         output.write(m.EmptyQueryResponse().encode())
         return
     for prepared in prepared_statements:
-        result = await session.execute(prepared)
+        result = await execute_reporting_progress(session, output, prepared)
         try:
             send_notices_and_parameters(output, result)
             count = 0

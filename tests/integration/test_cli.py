@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psycopg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from tests.fixtures.gateway import free_port, wait_for_port
+from tests.fixtures.kafka import create_topic
+from tests.fixtures.pipelines import produce_json_batched
 
 
 def _serve(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -129,7 +133,56 @@ def test_status_shows_the_node_and_its_pipelines(tmp_path: Path) -> None:
     rows = [[cell.strip() for cell in line.split("|")] for line in done.stdout.splitlines()]
     assert rows[0][:3] == ["node", "alive", "this_node"]
     assert rows[2][:3] == ["status-node", "t", "t"]
-    assert ["pipeline", "state", "node"] in [row[:3] for row in rows]
+    assert ["pipeline", "state", "node", "tasks", "delivery", "rows_in", "rows_out", "rows_per_second"] in [
+        row[:8] for row in rows
+    ]
+
+
+async def test_sql_shows_the_progress_of_a_long_insert(tmp_path: Path) -> None:
+    """`laminar sql` asks for progress NOTICEs (laminar.progress_interval through PGOPTIONS) and
+    psql prints them on stderr while a bounded INSERT reads its source and writes its sink."""
+    port, kafka_port = free_port(), free_port()
+    records = 50_000
+    process = _serve(tmp_path, "--port", str(port), "--kafka", "embedded", "--kafka-port", str(kafka_port))
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        bootstrap = f"127.0.0.1:{kafka_port}"
+        await create_topic(bootstrap, "progress-src", 2)
+        await create_topic(bootstrap, "progress-out", 1)
+        await produce_json_batched(bootstrap, "progress-src", [{"id": i} for i in range(records)], 2)
+        dsn = f"host=127.0.0.1 port={port} user=laminar dbname=laminar"
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            servers = f"bootstrap_servers = '{bootstrap}'"
+            conn.execute(
+                f"CREATE CONNECTION psrc (id BIGINT) TO kafka ({servers}, topic = 'progress-src', "
+                "type = 'source', format = 'json')"
+            )
+            conn.execute(
+                f"CREATE CONNECTION pout TO kafka ({servers}, topic = 'progress-out', "
+                "type = 'sink', format = 'json')"
+            )
+        sql = tmp_path / "copy.sql"
+        sql.write_text("INSERT INTO pout SELECT id FROM psrc;\n")
+        started = time.monotonic()
+        cli = await asyncio.create_subprocess_exec(
+            *(sys.executable, "-m", "gateway", "sql", "--port", str(port)),
+            *("--progress-interval", "20", "-f", str(sql)),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(cli.communicate(), 120)
+        print(f"INSERT of {records} records through laminar sql: {time.monotonic() - started:.1f} s")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
+    stdout, stderr = out.decode(), err.decode()
+    assert cli.returncode == 0, stderr
+    assert stdout.strip() == f"INSERT 0 {records}"
+    lines = [line for line in stderr.splitlines() if line.startswith("psql:") and "NOTICE:" in line]
+    assert lines, stderr
+    assert all("INSERT INTO pout: " in line for line in lines), lines
+    phases = ('reading source "psrc": ', "computing the rows: ", 'writing to sink "pout": ')
+    assert all(any(phase in line for phase in phases) for line in lines), lines
 
 
 def test_an_embedded_broker_port_in_use_stops_the_start(tmp_path: Path) -> None:
