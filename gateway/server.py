@@ -49,6 +49,11 @@ class GatewayServer:
             self._connections.pop(task, None)
 
     async def start(self) -> None:
+        # Signals are handled from the moment clients can connect: a SIGTERM while the node still
+        # resumes its pipelines must stop it cleanly, not kill it.
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop)
         self._server = await asyncio.start_server(self._handle, self.host, self.port, limit=2**20)
         log.info("Laminar gateway listening on %s:%s", self.host, self.port)
 
@@ -56,9 +61,6 @@ class GatewayServer:
         self._stopping.set()
 
     async def serve_until_stopped(self) -> None:
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.request_stop)
         await self._stopping.wait()
         await self.stop()
 
