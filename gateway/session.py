@@ -21,7 +21,7 @@ from catalog.service import Catalog
 from gateway import ddl, errors, insert, progress, source_tables
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
-from gateway.query import system_views
+from gateway.query import pg_catalog_rows, system_views
 from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
 from gateway.query.results import Column, ListRowSource, Notice, Result
 from gateway.settings import SessionSettings, canonical_name
@@ -110,6 +110,7 @@ class Session:
             setting=self.settings.get,
             backend_pid=backend_pid,
             test_connection=self._test_connection_from_worker if catalog is not None else None,
+            change_setting=self.settings.set,
         )
         self.statements: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
@@ -133,12 +134,18 @@ class Session:
         prepared = []
         for tree in trees:
             statement = st.classify(tree)
-            if isinstance(statement, st.SelectStatement):
+            if isinstance(statement, st.SelectStatement | st.DeclareCursorStatement):
+                query = statement.tree if isinstance(statement, st.SelectStatement) else statement.query
                 compiled = compile_select(
-                    statement.tree, param_oids, hidden_columns=self.engine.hidden_columns
+                    query,
+                    param_oids,
+                    hidden_columns=self.engine.hidden_columns,
+                    column_oids=self.engine.column_oids,
                 )
                 # Binding now reports unknown columns and functions at Parse, as PostgreSQL does.
-                columns = self.engine.describe(compiled)
+                columns: tuple[Column, ...] | None = self.engine.describe(compiled)
+                if isinstance(statement, st.DeclareCursorStatement):
+                    columns = None  # DECLARE itself returns no rows; FETCH does
                 prepared.append(PreparedStatement(sql, statement, compiled.param_oids, compiled, columns))
             elif isinstance(statement, st.InsertStatement):
                 compiled = compile_select(
@@ -209,6 +216,9 @@ class Session:
             return ddl.show_columns(statement)
         if isinstance(statement, st.ExplainPipelineStatement):
             return pipeline_commands.EXPLAIN_COLUMNS
+        if isinstance(statement, st.FetchStatement) and not statement.move:
+            portal = self.portals.get(statement.name)
+            return None if portal is None or portal.result is None else portal.result.columns
         return None
 
     # -- execution -----------------------------------------------------------------------------
@@ -242,6 +252,55 @@ class Session:
             self._cancel_requested = False
             self.progress = None
 
+    async def _select(self, prepared: PreparedStatement, params: Sequence[Any]) -> Result:
+        compiled = prepared.compiled
+        assert compiled is not None
+        if compiled.reads_pg_catalog:
+            await self._refresh_pg_catalog()
+        if compiled.system_tables:
+            catalog = self._require_catalog()
+            context = system_views.SystemContext(catalog, self.sinks, self.pipelines)
+            rows_by_table = await system_views.fetch_rows(context, compiled.system_tables)
+            await self.engine.refresh_system_tables(rows_by_table)
+        columns, rows = await self.engine.execute(compiled, params)
+        source = ListRowSource(rows) if isinstance(rows, list) else rows
+        return Result("SELECT", columns, source)
+
+    async def _declare_cursor(
+        self, prepared: PreparedStatement, statement: st.DeclareCursorStatement, params: Sequence[Any]
+    ) -> Result:
+        """DECLARE: run the query now and keep its rows as a portal of that name for FETCH."""
+        if not statement.hold and self.state.transaction is TransactionStatus.IDLE:
+            raise errors.NoActiveTransactionError("DECLARE CURSOR can only be used in transaction blocks")
+        if statement.name in self.portals:
+            raise errors.DuplicateCursor(f'cursor "{statement.name}" already exists')
+        result = await self._select(prepared, params)
+        formats = (0,) * len(result.columns or ())
+        self.portals[statement.name] = Portal(prepared, tuple(params), formats, result)
+        return Result("DECLARE CURSOR")
+
+    async def _fetch(self, statement: st.FetchStatement) -> Result:
+        portal = self.portals.get(statement.name)
+        if portal is None or portal.result is None or portal.result.rows is None:
+            raise errors.InvalidCursorName(f'cursor "{statement.name}" does not exist')
+        rows = await portal.result.rows.fetch(0 if statement.count is None else statement.count)
+        if statement.move:
+            return Result(f"MOVE {len(rows)}")
+        return Result("FETCH", portal.result.columns, ListRowSource(rows))
+
+    async def _refresh_pg_catalog(self) -> None:
+        facts = pg_catalog_rows.SessionFacts(
+            self.user, self.database, {name.lower(): value for name, value, _ in self.settings.all()}
+        )
+        store = None if self.catalog is None else self.catalog.store
+        pg_rows, information_rows = pg_catalog_rows.dynamic_rows(
+            [] if store is None else await store.list_connections(),
+            [] if store is None else await store.list_pipelines(),
+            [] if store is None else [(user.name, user.superuser) for user in await store.list_users()],
+            facts,
+        )
+        await self.engine.refresh_pg_catalog(pg_rows, information_rows)
+
     def progress_interval_s(self) -> float:
         return progress.interval_s(self.settings.get_or_none(progress.SETTING))
 
@@ -263,15 +322,11 @@ class Session:
                     self.engine, self.catalog, records, limit=compiled.peek_limit, progress=self.progress
                 )
         if isinstance(statement, st.SelectStatement):
-            assert prepared.compiled is not None
-            if prepared.compiled.system_tables:
-                catalog = self._require_catalog()
-                context = system_views.SystemContext(catalog, self.sinks, self.pipelines)
-                rows_by_table = await system_views.fetch_rows(context, prepared.compiled.system_tables)
-                await self.engine.refresh_system_tables(rows_by_table)
-            columns, rows = await self.engine.execute(prepared.compiled, params)
-            source = ListRowSource(rows) if isinstance(rows, list) else rows
-            return Result("SELECT", columns, source)
+            return await self._select(prepared, params)
+        if isinstance(statement, st.DeclareCursorStatement):
+            return await self._declare_cursor(prepared, statement, params)
+        if isinstance(statement, st.FetchStatement):
+            return await self._fetch(statement)
         if isinstance(statement, st.SetStatement):
             return self._set(statement)
         if isinstance(statement, st.ShowStatement):

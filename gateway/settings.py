@@ -200,6 +200,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_connections", "1000", "Maximum number of concurrent connections.", False, FIXED),
     Setting("synchronous_commit", "on", "Synchronisation level of commits.", False),
     Setting("row_security", "on", "Enable row security.", False, _boolean("row_security")),
+    # Read by SQL tools' catalog queries (SQLAlchemy's table options, pg_dump-like browsers).
+    Setting("default_table_access_method", "heap", "Sets the default table access method.", False),
+    Setting("default_tablespace", "", "Sets the default tablespace for new tables.", False),
+    Setting("max_index_keys", "32", "Maximum number of index keys.", False, FIXED),
+    Setting("block_size", "8192", "The size of a disk block.", False, FIXED),
     Setting(
         "laminar.progress_interval",
         "0",

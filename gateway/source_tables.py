@@ -35,7 +35,7 @@ def referenced_tables(sql: str) -> set[str]:
         ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
         for table in tree.find_all(exp.Table):
             name = table.name.lower()
-            if name and not table.db and name not in ctes:
+            if name and table.db.lower() in ("", "public") and not table.catalog and name not in ctes:
                 names.add(name)
     return names
 
@@ -59,7 +59,12 @@ def ensure_tables(engine: QueryEngine, records: Iterable[ConnectionRecord]) -> N
         definitions = ", ".join(
             f"{quote_identifier(name)} {duck_type}" for name, duck_type in zip(names, types, strict=True)
         )
-        engine.create_table(record.name, definitions, hidden=[name for name, _ in METADATA_COLUMNS])
+        engine.create_table(
+            record.name,
+            definitions,
+            hidden=[name for name, _ in METADATA_COLUMNS],
+            column_oids=dict(source_columns(record.columns, fmt)),
+        )
 
 
 async def fill_tables(

@@ -29,8 +29,9 @@ from sqlglot import exp
 
 from gateway import errors
 from gateway.protocol import types as pgtypes
-from gateway.query import naming, system_views
+from gateway.query import naming, pg_catalog, pg_catalog_rows, system_views
 from gateway.query.duckdb_errors import translate
+from gateway.query.pg_keywords import keyword_rows
 from gateway.query.results import Column, Row
 from gateway.settings import VERSION_STRING
 from gateway.sql.params import infer_parameter_types, placeholders
@@ -52,6 +53,7 @@ class CompiledQuery:
     system_tables: frozenset[str] = frozenset()  # system.* tables to refresh before running
     user_tables: frozenset[str] = frozenset()  # plain table names: source connections, maybe
     peek_limit: int | None = None  # SELECT ... FROM one_table LIMIT n: read no more than n rows
+    reads_pg_catalog: bool = False  # pg_catalog / information_schema rows to refresh before running
 
     def sql_for(self, params: Sequence[Any]) -> str:
         if self.tree is None:
@@ -277,26 +279,61 @@ def compile_select(
     declared_param_oids: tuple[int, ...],
     *,
     hidden_columns: Mapping[str, Sequence[str]] | None = None,
+    column_oids: Mapping[str, Mapping[str, int]] | None = None,
 ) -> CompiledQuery:
     """Compile a PostgreSQL SELECT tree for DuckDB; ``hidden_columns`` (table → columns) are left
-    out of a bare ``*``."""
+    out of a bare ``*``; ``column_oids`` (table → column → OID) are the declared types a plain
+    column reference is described with (a ``varchar`` column is varchar, not DuckDB's text)."""
     param_oids = infer_parameter_types(tree, declared_param_oids)
     tree = _window_columns(_hide_from_star(tree.copy(), hidden_columns or {}))
     projections = naming.select_list(tree)  # names come from the statement as written
+    names = None if projections is None else tuple(naming.column_name(p) for p in projections)
+    declared_oids = None if projections is None else tuple(naming.declared_oid(p) for p in projections)
+    if projections is not None and column_oids:
+        declared_oids = _with_column_oids(tree, projections, declared_oids or (), column_oids)
+    tree, reads_pg_catalog = pg_catalog.rewrite(tree)
     tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree))))
     duckdb_sql = _with_parameters(tree, param_oids, as_null=False)
     return CompiledQuery(
         duckdb_sql=duckdb_sql,
         describe_sql=_with_parameters(tree, param_oids, as_null=True) if param_oids else duckdb_sql,
         param_oids=param_oids,
-        names=None if projections is None else tuple(naming.column_name(p) for p in projections),
-        declared_oids=None if projections is None else tuple(naming.declared_oid(p) for p in projections),
+        names=names,
+        declared_oids=declared_oids,
         literal_row=None if param_oids else _literal_row(tree),
         tree=tree if pgtypes.NUMERIC in param_oids else None,
         system_tables=system_views.tables_read(tree),
         user_tables=_user_tables(tree),
         peek_limit=_peek_limit(tree),
+        reads_pg_catalog=reads_pg_catalog,
     )
+
+
+def _with_column_oids(
+    tree: exp.Expression,
+    projections: Sequence[exp.Expression],
+    declared: Sequence[int | None],
+    column_oids: Mapping[str, Mapping[str, int]],
+) -> tuple[int | None, ...]:
+    """``declared`` with the declared type of each projection that is a plain column of a table
+    with declared types (found by its qualifier, or as the one such table of the FROM clause)."""
+    tables: dict[str, str] = {}
+    for table in tree.find_all(exp.Table):
+        if table.name and not table.db and table.name.lower() in column_oids:
+            tables[(table.alias_or_name or table.name).lower()] = table.name.lower()
+    result = list(declared)
+    for index, projection in enumerate(projections):
+        column = projection.this if isinstance(projection, exp.Alias) else projection
+        if result[index] is not None or not isinstance(column, exp.Column) or not column.name:
+            continue
+        qualifier = column.table.lower()
+        candidates = (
+            [tables[qualifier]] if qualifier in tables else [] if qualifier else list(tables.values())
+        )
+        found = {column_oids[t][column.name] for t in candidates if column.name in column_oids[t]}
+        if len(found) == 1:
+            result[index] = found.pop()
+    return tuple(result)
 
 
 def _user_tables(tree: exp.Expression) -> frozenset[str]:
@@ -380,6 +417,7 @@ class QueryEngine:
         setting: Callable[[str], str],
         backend_pid: int,
         test_connection: Callable[[str], str] | None = None,
+        change_setting: Callable[[str, str], object] | None = None,
     ) -> None:
         # integer_division: PostgreSQL's int / int is integer division. Settings given at connect
         # time hold for every cursor of the connection; SET would hold for one cursor only.
@@ -390,7 +428,10 @@ class QueryEngine:
         self._setting = setting
         self._function_error: errors.LaminarError | None = None
         self._test_connection = test_connection
+        self._change_setting = change_setting
         self.hidden_columns: dict[str, tuple[str, ...]] = {}
+        self.column_oids: dict[str, dict[str, int]] = {}
+        self._pg_catalog_created = False
         self._define_postgres_functions(user, database, backend_pid)
 
     # -- set-up --------------------------------------------------------------------------------
@@ -436,7 +477,17 @@ class QueryEngine:
                 side_effects=True,
                 null_handling=duckdb_func.SPECIAL,
             )
+        con.create_function(
+            "laminar_set_config",
+            self._set_config,
+            [sqltypes.VARCHAR, sqltypes.VARCHAR],
+            sqltypes.VARCHAR,
+            side_effects=True,
+            null_handling=duckdb_func.SPECIAL,
+        )
         macros["current_setting(name)"] = "laminar_current_setting(name)"
+        # set_config(name, value, is_local): SET as a function (pgAdmin calls it at connect).
+        macros["set_config(name, value, is_local)"] = "laminar_set_config(name, value)"
         for signature, body in macros.items():
             con.execute(f"CREATE OR REPLACE MACRO {signature} AS {body}")
         for statement in system_views.create_statements():
@@ -458,6 +509,16 @@ class QueryEngine:
             self._function_error = exc
             raise
 
+    def _set_config(self, name: str | None, value: str | None) -> str | None:
+        if name is None or self._change_setting is None:
+            return None
+        try:
+            self._change_setting(name, "" if value is None else value)
+            return self._setting(name)
+        except errors.LaminarError as exc:
+            self._function_error = exc
+            raise
+
     def _run_test_connection(self, name: str | None) -> str | None:
         if name is None:
             return None
@@ -470,17 +531,55 @@ class QueryEngine:
             self._function_error = exc
             raise
 
+    def ensure_pg_catalog(self) -> None:
+        """Create the emulated pg_catalog and information_schema (once per session, on first use),
+        with the rows that never change."""
+        if self._pg_catalog_created:
+            return
+        con = self._connection
+        try:
+            con.execute("BEGIN")
+            for statement in pg_catalog.create_statements():
+                con.execute(statement)
+            for table, rows in pg_catalog_rows.static_rows().items():
+                _overwrite(con, f'{pg_catalog.PG}."{table}"', rows)
+            _overwrite(con, f"{pg_catalog.PG}.laminar_keywords", keyword_rows())
+            con.execute("COMMIT")
+        except duckdb.Error as exc:
+            con.execute("ROLLBACK")
+            raise translate(exc) from exc
+        self._pg_catalog_created = True
+
+    async def refresh_pg_catalog(
+        self,
+        pg_rows: dict[str, list[tuple[object, ...]]],
+        information_rows: dict[str, list[tuple[object, ...]]],
+    ) -> None:
+        """Replace the rows of the catalog tables that follow Laminar's objects and the session."""
+        self.ensure_pg_catalog()
+        await self._replace_tables(
+            [(f'{pg_catalog.PG}."{table}"', table_rows) for table, table_rows in pg_rows.items()]
+            + [(f'{pg_catalog.INFO}."{table}"', table_rows) for table, table_rows in information_rows.items()]
+        )
+
     async def refresh_system_tables(self, rows: dict[str, list[tuple[object, ...]]]) -> None:
         """Replace the contents of the given system tables (in the worker thread)."""
+        for table in rows:
+            # Table names come from SYSTEM_TABLES, never from a client; values are bound.
+            if table not in system_views.SYSTEM_TABLES:
+                raise errors.InternalError(f"unknown system table {table}")
+        await self._replace_tables(
+            [(f"{system_views.QUALIFIED_SCHEMA}.{table}", table_rows) for table, table_rows in rows.items()]
+        )
+
+    async def _replace_tables(self, targets: Sequence[tuple[str, Sequence[Sequence[object]]]]) -> None:
+        """Replace the rows of Laminar-owned tables in one transaction, in the worker thread."""
         cursor = self._cursor()
 
         def work() -> None:
             cursor.execute("BEGIN")
-            for table, table_rows in rows.items():
-                # Table names come from SYSTEM_TABLES, never from a client; values are bound.
-                if table not in system_views.SYSTEM_TABLES:
-                    raise errors.InternalError(f"unknown system table {table}")
-                _overwrite(cursor, f"{system_views.QUALIFIED_SCHEMA}.{table}", table_rows)
+            for target, rows in targets:
+                _overwrite(cursor, target, rows)
             cursor.execute("COMMIT")
 
         try:
@@ -488,11 +587,21 @@ class QueryEngine:
         finally:
             self.release(cursor)
 
-    def create_table(self, name: str, definitions: str, *, hidden: Sequence[str] = ()) -> None:
+    def create_table(
+        self,
+        name: str,
+        definitions: str,
+        *,
+        hidden: Sequence[str] = (),
+        column_oids: Mapping[str, int] | None = None,
+    ) -> None:
         """An empty table for a source connection (kept for the session; refilled before use).
-        ``hidden`` columns are left out of ``SELECT *`` (see :func:`compile_select`)."""
+        ``hidden`` columns are left out of ``SELECT *`` and ``column_oids`` are the columns'
+        declared PostgreSQL types (see :func:`compile_select`)."""
         if hidden:
             self.hidden_columns[name.lower()] = tuple(hidden)
+        if column_oids:
+            self.column_oids[name.lower()] = dict(column_oids)
         try:
             self._connection.execute(f"CREATE TABLE IF NOT EXISTS {quote_identifier(name)} ({definitions})")
         except duckdb.Error as exc:
@@ -557,6 +666,8 @@ class QueryEngine:
         """Result columns of a query, found by binding it in DuckDB without running it."""
         if compiled.literal_row is not None:
             return self._literal_columns(compiled)
+        if compiled.reads_pg_catalog:
+            self.ensure_pg_catalog()
         cursor = self._connection.cursor()
         try:
             relation = cursor.sql(compiled.describe_sql)
@@ -583,6 +694,8 @@ class QueryEngine:
         self._cancelled.clear()
         if compiled.literal_row is not None:
             return self._literal_columns(compiled), [tuple(value for value, _ in compiled.literal_row)]
+        if compiled.reads_pg_catalog:
+            self.ensure_pg_catalog()
         cursor = self._cursor()
 
         def work() -> tuple[tuple[Column, ...], DuckDBRows]:

@@ -76,6 +76,8 @@ class Result:
             return f"SELECT {row_count}"
         if self.tag == "INSERT":
             return f"INSERT 0 {self.row_count or 0}"
+        if self.tag == "FETCH":
+            return f"FETCH {row_count}"
         return self.tag
 
     def notices_text(self, message: str) -> None:

@@ -42,6 +42,18 @@ class ClosePortal(exp.Expression):
     arg_types: ClassVar[dict[str, bool]] = {"this": False}
 
 
+class DeclareCursor(exp.Expression):
+    """``DECLARE name CURSOR [WITH HOLD] FOR query``."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "expression": True, "hold": False}
+
+
+class FetchCursor(exp.Expression):
+    """``FETCH|MOVE [count | ALL | NEXT | FORWARD ...] [FROM|IN] name``; ``count`` None is ALL."""
+
+    arg_types: ClassVar[dict[str, bool]] = {"this": True, "count": False, "move": False}
+
+
 class Listen(exp.Expression):
     """``LISTEN channel`` (``unlisten`` set for UNLISTEN; ``this`` None for ``UNLISTEN *``)."""
 

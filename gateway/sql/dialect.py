@@ -445,7 +445,77 @@ class LaminarParser(PostgresParser):
                 return self.expression(exp.Cast(this=literal, to=exp.DataType.build("INTERVAL")))
         return super()._parse_interval(require_interval, parse_function_unit)
 
+    def _parse_alias(self, this: exp.Expr | None, explicit: bool = False) -> exp.Expr | None:
+        # PostgreSQL takes any key word as a column label after AS; Metabase's privilege query
+        # names a column "select" (sqlglot takes AS table/update/insert/delete already).
+        if (
+            this is not None
+            and self._curr
+            and self._next
+            and self._curr.token_type == TokenType.ALIAS
+            and self._next.token_type == TokenType.SELECT
+        ):
+            after = self._tokens[self._index + 2] if self._index + 2 < len(self._tokens) else None
+            if after is None or after.token_type in _AFTER_A_LABEL:
+                self._advance(2)
+                return self.expression(exp.Alias(this=this, alias=exp.to_identifier(self._prev.text)))
+        return super()._parse_alias(this, explicit)
+
+    def _parse_declare_cursor(self) -> exp.Expression:
+        name = self._parse_id_var(any_token=True)
+        if name is None:
+            self.raise_error("DECLARE needs a cursor name")
+        while self._curr and self._curr.text.upper() in {
+            "BINARY",
+            "ASENSITIVE",
+            "INSENSITIVE",
+            "NO",
+            "SCROLL",
+        }:
+            self._advance()
+        if not self._match_text_seq("CURSOR"):
+            self.raise_error("expected CURSOR")
+        hold = False
+        if self._match_text_seq("WITH", "HOLD"):
+            hold = True
+        else:
+            self._match_text_seq("WITHOUT", "HOLD")
+        if not self._match_text_seq("FOR"):
+            self.raise_error("expected FOR")
+        query = self._parse_select()
+        if query is None:
+            self.raise_error("DECLARE CURSOR needs a query")
+        return self.expression(ast.DeclareCursor(this=name, expression=query, hold=hold))
+
+    def _parse_fetch_cursor(self, *, move: bool) -> exp.Expression:
+        count: int | None = 1
+        word = self._curr.text.upper() if self._curr else ""
+        if word in {"NEXT", "FORWARD"}:
+            self._advance()
+            word = self._curr.text.upper() if self._curr else ""
+        if word == "ALL":
+            self._advance()
+            count = None
+        elif self._curr and self._curr.token_type == TokenType.NUMBER:
+            count = int(self._curr.text)
+            self._advance()
+        elif word in {"PRIOR", "FIRST", "LAST", "ABSOLUTE", "RELATIVE", "BACKWARD"}:
+            self.raise_error(f"FETCH {word}: Laminar's cursors only move forward")
+        self._match_texts(("FROM", "IN"))
+        name = self._parse_id_var(any_token=True)
+        if name is None:
+            self.raise_error("FETCH needs a cursor name")
+        return self.expression(ast.FetchCursor(this=name, count=count, move=move))
+
     def _parse_statement(self) -> exp.Expression | None:
+        # DECLARE ... CURSOR, FETCH and MOVE: SQL-level cursors (Tableau lists tables through one).
+        word = self._curr.text.upper() if self._curr else ""
+        if word == "DECLARE":
+            self._advance()
+            return self._parse_declare_cursor()
+        if word in {"FETCH", "MOVE"}:
+            self._advance()
+            return self._parse_fetch_cursor(move=word == "MOVE")
         # START TRANSACTION is BEGIN; START is not reserved elsewhere in statements we accept.
         if (
             self._curr
@@ -461,6 +531,9 @@ class LaminarParser(PostgresParser):
         return result if isinstance(result, exp.Expression) else None
 
 
+_AFTER_A_LABEL = frozenset({TokenType.COMMA, TokenType.FROM, TokenType.R_PAREN, TokenType.SEMICOLON})
+
+
 class Laminar(Postgres):
     """PostgreSQL, as Laminar's clients write it."""
 
@@ -474,6 +547,7 @@ class Laminar(Postgres):
         COMMANDS: ClassVar[set[TokenType]] = Postgres.Tokenizer.COMMANDS - {
             TokenType.COMMAND,
             TokenType.SHOW,
+            TokenType.FETCH,  # FETCH n FROM cursor
         }
 
     Parser = LaminarParser

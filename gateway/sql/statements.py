@@ -168,8 +168,25 @@ DDL_STATEMENTS = (
     AlterPipelineStatement,
 )
 
+
+@dataclass(frozen=True, slots=True)
+class DeclareCursorStatement:
+    name: str
+    query: exp.Expression
+    hold: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FetchStatement:
+    name: str
+    count: int | None  # None: ALL
+    move: bool  # MOVE: skip the rows instead of returning them
+
+
 Statement = (
     SelectStatement
+    | DeclareCursorStatement
+    | FetchStatement
     | SetStatement
     | ShowStatement
     | ResetStatement
@@ -250,6 +267,12 @@ def _classify_session(tree: exp.Expression) -> Statement | None:
         result = SessionResetStatement(
             "CLOSE CURSOR ALL" if name is None else "CLOSE CURSOR", close="" if name is None else str(name)
         )
+    elif isinstance(tree, ast.DeclareCursor):
+        result = DeclareCursorStatement(tree.this.name, tree.expression, bool(tree.args.get("hold")))
+    elif isinstance(tree, ast.FetchCursor):
+        count = tree.args.get("count")
+        move = bool(tree.args.get("move"))
+        result = FetchStatement(tree.this.name, None if count is None else int(count), move)
     elif isinstance(tree, ast.Listen):
         result = NoOpStatement("UNLISTEN" if tree.args.get("unlisten") else "LISTEN")
     elif isinstance(tree, ast.Savepoint):

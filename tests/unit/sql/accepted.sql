@@ -107,3 +107,17 @@ SHOW PIPELINES
 EXPLAIN PIPELINE process_events
 -- accept: ExplainPipelineStatement
 EXPLAIN CREATE PIPELINE p AS INSERT INTO out SELECT * FROM src
+-- accept: DeclareCursorStatement
+DECLARE "SQL_CUR0x1" CURSOR WITH HOLD FOR SELECT relname FROM pg_catalog.pg_class
+-- accept: DeclareCursorStatement
+DECLARE c NO SCROLL CURSOR WITHOUT HOLD FOR SELECT 1
+-- accept: FetchStatement
+FETCH 2048 IN "SQL_CUR0x1"
+-- accept: FetchStatement
+FETCH ALL FROM c
+-- accept: FetchStatement
+MOVE FORWARD 3 c
+-- accept: SelectStatement
+SELECT 1 AS select, t.objectname AS table FROM t
+-- accept: SelectStatement
+SELECT n.nspname FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.~) '^(public)$' COLLATE pg_catalog.default
