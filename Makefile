@@ -8,6 +8,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 JDBC_JAR = /usr/share/java/postgresql.jar
+PSQLODBC = /usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
 
 .PHONY: run test lint typecheck unit integration bench system-deps clean
 
@@ -22,13 +23,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/laminar serve --kafka embedded
 
-# Debian packages the client-matrix tests use: psql/pgbench, a JDK and the pgjdbc driver.
+# Debian packages the client-matrix tests use: psql/pgbench, a JDK, the pgjdbc driver, and psqlODBC with
+# unixODBC (its headers too, for building pyodbc where no wheel fits).
 system-deps:
 	@missing=""; \
 	command -v psql >/dev/null || missing="$$missing postgresql-client"; \
 	command -v pgbench >/dev/null || missing="$$missing postgresql-contrib"; \
 	command -v javac >/dev/null || missing="$$missing default-jdk-headless"; \
 	test -f $(JDBC_JAR) || missing="$$missing libpostgresql-jdbc-java"; \
+	test -f $(PSQLODBC) || missing="$$missing odbc-postgresql"; \
+	command -v odbcinst >/dev/null || missing="$$missing unixodbc"; \
+	test -f /usr/include/sql.h || missing="$$missing unixodbc-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing Debian packages:$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -20,6 +20,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.fixtures.bi import BiServer, BiTarget, open_bi_server, prepare_bi_target
 from tests.fixtures.gateway import GatewayEndpoint, running_gateway
 from tests.fixtures.kafka import KafkaBroker, running_kafka_broker
 
@@ -169,3 +170,17 @@ def scram_catalog_gateway(
         ) as gateway,
     ):
         yield gateway
+
+
+# -- issue #8: the same BI-client checks against Laminar and against the reference PostgreSQL ----------
+@pytest.fixture(scope="module", params=["laminar", "postgres"])
+def bi_server(request: pytest.FixtureRequest) -> Iterator[BiServer]:
+    """Laminar's module gateway and the broker, or a PostgreSQL scratch database with the objects."""
+    with open_bi_server(request) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def bi_target(bi_server: BiServer) -> BiTarget:
+    """The server of ``bi_server`` with its objects (made now on Laminar)."""
+    return await prepare_bi_target(bi_server)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 
 from tests.fixtures.gateway import GatewayEndpoint
-from tests.fixtures.jdbc import LazyClientCheck
+from tests.fixtures.jdbc import LazyJavaProgram
 
 pytestmark = pytest.mark.integration
 
@@ -106,13 +106,13 @@ EXPECTED_CLIENT_CHECK_LINES = (
 
 
 @pytest.fixture(scope="session")
-def client_check(tmp_path_factory: pytest.TempPathFactory) -> LazyClientCheck:
+def client_check(tmp_path_factory: pytest.TempPathFactory) -> LazyJavaProgram:
     """ClientCheck.java, compiled once per test session against the pgjdbc jar by the first test using it."""
-    return LazyClientCheck(tmp_path_factory.mktemp("jdbc-client-check"))
+    return LazyJavaProgram(tmp_path_factory.mktemp("jdbc-client-check"))
 
 
 def test_pgjdbc_sees_postgres_values_types_cursors_and_errors(
-    any_gateway: GatewayEndpoint, client_check: LazyClientCheck
+    any_gateway: GatewayEndpoint, client_check: LazyJavaProgram
 ) -> None:
     result = client_check.run(any_gateway.jdbc_url(), any_gateway.user, any_gateway.password)
 
@@ -122,7 +122,7 @@ def test_pgjdbc_sees_postgres_values_types_cursors_and_errors(
 
 
 def test_pgjdbc_wrong_password_is_refused_with_28p01(
-    gateway_scram_tls: GatewayEndpoint, client_check: LazyClientCheck
+    gateway_scram_tls: GatewayEndpoint, client_check: LazyJavaProgram
 ) -> None:
     result = client_check.run(gateway_scram_tls.jdbc_url(), gateway_scram_tls.user, "not the password")
 
@@ -135,7 +135,7 @@ def test_pgjdbc_wrong_password_is_refused_with_28p01(
 
 
 def test_pgjdbc_without_password_stops_at_the_scram_request(
-    gateway_scram_tls: GatewayEndpoint, client_check: LazyClientCheck
+    gateway_scram_tls: GatewayEndpoint, client_check: LazyJavaProgram
 ) -> None:
     result = client_check.run(gateway_scram_tls.jdbc_url(), gateway_scram_tls.user, None)
 
