@@ -161,6 +161,10 @@ class UndefinedParameter(LaminarError):
     sqlstate = "42704"
 
 
+class StatementTooComplex(LaminarError):
+    sqlstate = "54001"
+
+
 class ObjectNotInPrerequisiteState(LaminarError):
     sqlstate = "55000"
 
@@ -252,6 +256,17 @@ class WrongObjectType(LaminarError):
 
 
 # --- the one place exceptions become ErrorResponse fields -----------------------------------------
+MAX_FIELD_CHARS = 1000  # an error quoting a 10 MB literal or a 100,000-character name says less
+
+
+def _bounded(text: str) -> str:
+    """A message field at most MAX_FIELD_CHARS long: the start and the end of a longer one."""
+    if len(text) <= MAX_FIELD_CHARS:
+        return text
+    half = MAX_FIELD_CHARS // 2
+    return f"{text[:half]}... ({len(text) - 2 * half} characters left out) ...{text[-half:]}"
+
+
 def error_fields(exc: BaseException) -> dict[str, str]:
     """ErrorResponse fields (by protocol field code) for any exception.
 
@@ -259,11 +274,11 @@ def error_fields(exc: BaseException) -> dict[str, str]:
     XX000 with the exception's class name only, so nothing internal (paths, secrets) leaks.
     """
     if isinstance(exc, LaminarError):
-        fields = {"S": exc.severity, "V": exc.severity, "C": exc.sqlstate, "M": exc.message}
+        fields = {"S": exc.severity, "V": exc.severity, "C": exc.sqlstate, "M": _bounded(exc.message)}
         if exc.detail:
-            fields["D"] = exc.detail
+            fields["D"] = _bounded(exc.detail)
         if exc.hint:
-            fields["H"] = exc.hint
+            fields["H"] = _bounded(exc.hint)
         if exc.position is not None:
             fields["P"] = str(exc.position)
         return fields

@@ -128,6 +128,19 @@ class Session:
             self._cache.move_to_end(key)
             return cached
         try:
+            prepared = self._prepare_uncached(sql, param_oids)
+        except RecursionError:
+            # sqlglot walks the tree recursively: a statement nested thousands deep ends here.
+            raise errors.StatementTooComplex(
+                "statement is too deeply nested", hint="Simplify the expression or split the statement."
+            ) from None
+        self._cache[key] = prepared
+        if len(self._cache) > STATEMENT_CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return prepared
+
+    def _prepare_uncached(self, sql: str, param_oids: tuple[int, ...]) -> list[PreparedStatement]:
+        try:
             trees = parse(sql)
         except ParseError as exc:
             raise _syntax_error(exc, sql) from exc
@@ -156,9 +169,6 @@ class Session:
             else:
                 oids = infer_parameter_types(tree, param_oids) if param_oids else ()
                 prepared.append(PreparedStatement(sql, statement, oids))
-        self._cache[key] = prepared
-        if len(self._cache) > STATEMENT_CACHE_SIZE:
-            self._cache.popitem(last=False)
         return prepared
 
     async def _create_source_tables(self, sql: str, param_oids: tuple[int, ...]) -> None:

@@ -61,7 +61,7 @@ def _time_zone(value: str) -> str:
         return "UTC" if value.upper() in {"UTC", "Z", "ZULU", "UCT"} else value
     try:
         zoneinfo.ZoneInfo(value)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as exc:  # OSError: a name too long
         raise InvalidParameterValue(f'invalid value for parameter "TimeZone": "{value}"') from exc
     return value
 

@@ -17,11 +17,12 @@ from typing import Any, ClassVar
 import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, TokenError
 from sqlglot.parsers.postgres import PostgresParser
 from sqlglot.tokenizer_core import Token, TokenType
 from sqlglot.trie import new_trie
 
+from gateway.errors import StatementTooComplex, SyntaxError_
 from gateway.sql import ast
 
 # Words that start a statement of their own in PostgreSQL but that sqlglot's tokenizer treats as
@@ -555,7 +556,19 @@ class Laminar(Postgres):
 
 def parse(sql: str) -> list[exp.Expression]:
     """Split and parse a query string into statements (empty statements are dropped)."""
-    statements = sqlglot.parse(sql, read=Laminar)
+    try:
+        statements = sqlglot.parse(sql, read=Laminar)
+    except TokenError:
+        # sqlglot's message quotes the text around the error, which may be a secret: not shown.
+        raise SyntaxError_(
+            "unterminated quoted string, quoted identifier, comment or dollar-quoted string",
+            hint="Close every quote and comment the statement opens.",
+        ) from None
+    except RecursionError:
+        # sqlglot parses recursively: an expression nested thousands deep ends here.
+        raise StatementTooComplex(
+            "statement is too deeply nested", hint="Simplify the expression or split the statement."
+        ) from None
     return [
         statement
         for statement in statements

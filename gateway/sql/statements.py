@@ -407,7 +407,12 @@ def classify(tree: exp.Expression) -> Statement:
         return TransactionStatement("ROLLBACK")
     if isinstance(tree, exp.Command):
         word = str(tree.this).upper()
-        if word == "SET":  # forms sqlglot keeps opaque, e.g. SET SESSION CHARACTERISTICS
+        if word == "SET":  # forms sqlglot keeps opaque, e.g. SET ROLE, SET CONSTRAINTS ALL DEFERRED
+            rest = str(tree.expression or "").strip()
+            if not rest[:1].isalpha():
+                raise SyntaxError_(
+                    f'syntax error at or near "{rest[:20]}"' if rest else "SET needs a setting"
+                )
             return NoOpStatement("SET")
         raise FeatureNotSupported(f"{word} is not supported by Laminar")
     kind = type(tree).__name__.upper()
