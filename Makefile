@@ -1,7 +1,7 @@
 # Laminar: two commands do everything on a fresh machine.
 #   make run   - create the virtualenv, install, start the gateway (embedded catalog and broker)
 #   make test  - install what the tests need, run lint, type checks and the whole test suite
-# Other targets: make lint, make unit, make integration, make bench.
+# Other targets: make lint, make unit, make integration, make bench, make fuzz.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 JDBC_JAR = /usr/share/java/postgresql.jar
 PSQLODBC = /usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
 
-.PHONY: run test lint typecheck unit integration bench system-deps clean
+.PHONY: run test lint typecheck unit integration bench fuzz system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ unit: $(STAMP)
 
 integration: $(STAMP) system-deps
 	$(BIN)/pytest tests/integration -q
+
+# The coverage-guided fuzzers for longer than make test's 20 s each (FUZZ_SECONDS per target).
+FUZZ_SECONDS ?= 600
+fuzz: $(STAMP)
+	LAMINAR_FUZZ_SECONDS=$(FUZZ_SECONDS) $(BIN)/pytest tests/fuzz -q --timeout=0
 
 test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -q
