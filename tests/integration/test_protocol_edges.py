@@ -13,251 +13,49 @@ import base64
 import hashlib
 import hmac
 import secrets
-import socket
 import ssl
 import struct
 import threading
 import time
 from collections.abc import Iterator
-from typing import NamedTuple
 
 import pytest
 
 from tests.fixtures.gateway import GatewayEndpoint
+from tests.fixtures.wire import (
+    FLUSH,
+    GSSENC_REQUEST_CODE,
+    INT4_OID,
+    READ_DEADLINE_S,
+    SSL_REQUEST_CODE,
+    SYNC,
+    VOID_OID,
+    Message,
+    Wire,
+    bind,
+    cancel_request,
+    command_tag,
+    connect,
+    cstr,
+    describe,
+    error_fields,
+    execute,
+    finish_trust_startup,
+    frame,
+    kinds,
+    open_socket,
+    parameter_description,
+    parse,
+    query,
+    row_description,
+    rows,
+    simple_rows,
+    special_request,
+    split_messages,
+    startup_message,
+)
 
 pytestmark = pytest.mark.integration
-
-READ_DEADLINE_S = 10.0
-PROTOCOL_V3 = 196608
-SSL_REQUEST_CODE = 80877103
-GSSENC_REQUEST_CODE = 80877104
-CANCEL_REQUEST_CODE = 80877102
-INT4_OID = 23
-VOID_OID = 2278
-
-
-# --- frontend message builders -------------------------------------------------------------------
-
-
-def cstr(text: str) -> bytes:
-    return text.encode() + b"\0"
-
-
-def frame(kind: bytes, body: bytes) -> bytes:
-    return kind + struct.pack("!I", len(body) + 4) + body
-
-
-def startup_message(user: str, database: str) -> bytes:
-    body = (
-        struct.pack("!I", PROTOCOL_V3) + cstr("user") + cstr(user) + cstr("database") + cstr(database) + b"\0"
-    )
-    return struct.pack("!I", len(body) + 4) + body
-
-
-def special_request(code: int) -> bytes:
-    return struct.pack("!II", 8, code)
-
-
-def cancel_request(process_id: int, secret_key: int) -> bytes:
-    return struct.pack("!IIII", 16, CANCEL_REQUEST_CODE, process_id, secret_key)
-
-
-def query(sql: str) -> bytes:
-    return frame(b"Q", cstr(sql))
-
-
-def parse(statement: str, sql: str, param_oids: tuple[int, ...] = ()) -> bytes:
-    oids = b"".join(struct.pack("!I", oid) for oid in param_oids)
-    return frame(b"P", cstr(statement) + cstr(sql) + struct.pack("!H", len(param_oids)) + oids)
-
-
-def bind(portal: str, statement: str, params: tuple[bytes | None, ...] = ()) -> bytes:
-    """Bind with every parameter and result column in text format."""
-    body = cstr(portal) + cstr(statement) + struct.pack("!H", 0) + struct.pack("!H", len(params))
-    for value in params:
-        body += struct.pack("!i", -1) if value is None else struct.pack("!i", len(value)) + value
-    return frame(b"B", body + struct.pack("!H", 0))
-
-
-def describe(kind: bytes, name: str) -> bytes:
-    return frame(b"D", kind + cstr(name))
-
-
-def execute(portal: str, max_rows: int = 0) -> bytes:
-    return frame(b"E", cstr(portal) + struct.pack("!I", max_rows))
-
-
-SYNC = frame(b"S", b"")
-FLUSH = frame(b"H", b"")
-TERMINATE = frame(b"X", b"")
-
-
-# --- backend message parsers ---------------------------------------------------------------------
-
-
-class Message(NamedTuple):
-    kind: bytes
-    body: bytes
-
-
-def error_fields(body: bytes) -> dict[str, str]:
-    fields: dict[str, str] = {}
-    for chunk in body.rstrip(b"\0").split(b"\0"):
-        if chunk:
-            fields[chr(chunk[0])] = chunk[1:].decode()
-    return fields
-
-
-def data_row(body: bytes) -> list[bytes | None]:
-    (count,) = struct.unpack_from("!H", body)
-    offset, values = 2, list[bytes | None]()
-    for _ in range(count):
-        (length,) = struct.unpack_from("!i", body, offset)
-        offset += 4
-        if length < 0:
-            values.append(None)
-        else:
-            values.append(body[offset : offset + length])
-            offset += length
-    return values
-
-
-def row_description(body: bytes) -> list[tuple[str, int, int]]:
-    """(name, type OID, format code) per column."""
-    (count,) = struct.unpack_from("!H", body)
-    offset, columns = 2, []
-    for _ in range(count):
-        end = body.index(b"\0", offset)
-        name = body[offset:end].decode()
-        _table, _attnum, type_oid, _size, _typmod, fmt = struct.unpack_from("!IhIhih", body, end + 1)
-        columns.append((name, type_oid, fmt))
-        offset = end + 1 + 18
-    return columns
-
-
-def parameter_description(body: bytes) -> list[int]:
-    (count,) = struct.unpack_from("!H", body)
-    return list(struct.unpack_from(f"!{count}I", body, 2))
-
-
-def command_tag(body: bytes) -> str:
-    return body.rstrip(b"\0").decode()
-
-
-def kinds(messages: list[Message]) -> bytes:
-    return b"".join(message.kind for message in messages)
-
-
-def rows(messages: list[Message]) -> list[list[bytes | None]]:
-    return [data_row(message.body) for message in messages if message.kind == b"D"]
-
-
-# --- a blocking frontend connection --------------------------------------------------------------
-
-
-class Wire:
-    """A socket that sends raw bytes and reads whole backend messages, each read bounded by a deadline."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.buffer = bytearray()
-        self.process_id = 0
-        self.secret_key = 0
-
-    def send(self, *messages: bytes) -> None:
-        self.sock.sendall(b"".join(messages))
-
-    def _fill(self, deadline: float) -> bool:
-        """Read more bytes; False on EOF."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError(f"no complete message within {READ_DEADLINE_S}s; have {bytes(self.buffer)!r}")
-        self.sock.settimeout(remaining)
-        try:
-            chunk = self.sock.recv(65536)
-        except (ssl.SSLEOFError, ConnectionResetError):
-            chunk = b""
-        self.buffer += chunk
-        return bool(chunk)
-
-    def read_bytes(self, count: int, timeout: float = READ_DEADLINE_S) -> bytes:
-        deadline = time.monotonic() + timeout
-        while len(self.buffer) < count:
-            if not self._fill(deadline):
-                raise ConnectionError(f"EOF after {bytes(self.buffer)!r}")
-        data = bytes(self.buffer[:count])
-        del self.buffer[:count]
-        return data
-
-    def read_message(self, timeout: float = READ_DEADLINE_S) -> Message:
-        header = self.read_bytes(5, timeout)
-        (length,) = struct.unpack("!I", header[1:])
-        return Message(header[:1], self.read_bytes(length - 4, timeout))
-
-    def read_until(self, kind: bytes) -> list[Message]:
-        """Messages up to and including the first one of `kind`."""
-        messages = [self.read_message()]
-        while messages[-1].kind != kind:
-            messages.append(self.read_message())
-        return messages
-
-    def read_to_eof(self) -> bytes:
-        """Everything the peer sends until it closes the connection."""
-        deadline = time.monotonic() + READ_DEADLINE_S
-        while self._fill(deadline):
-            pass
-        data = bytes(self.buffer)
-        self.buffer.clear()
-        return data
-
-    def close(self) -> None:
-        self.sock.close()
-
-
-def split_messages(data: bytes) -> list[Message]:
-    messages, offset = [], 0
-    while offset < len(data):
-        (length,) = struct.unpack_from("!I", data, offset + 1)
-        messages.append(Message(data[offset : offset + 1], data[offset + 5 : offset + 1 + length]))
-        offset += 1 + length
-    return messages
-
-
-def open_socket(endpoint: GatewayEndpoint) -> socket.socket:
-    return socket.create_connection((endpoint.host, endpoint.port), timeout=READ_DEADLINE_S)
-
-
-def finish_trust_startup(wire: Wire, endpoint: GatewayEndpoint) -> None:
-    """Send the startup packet on an open socket and read through ReadyForQuery (trust auth)."""
-    wire.send(startup_message(endpoint.user, endpoint.database))
-    messages = wire.read_until(b"Z")
-    assert messages[0] == Message(b"R", struct.pack("!I", 0)), messages[0]
-    for message in messages:
-        if message.kind == b"K":
-            wire.process_id, wire.secret_key = struct.unpack("!II", message.body)
-    assert messages[-1] == Message(b"Z", b"I")
-
-
-def connect(endpoint: GatewayEndpoint) -> Wire:
-    wire = Wire(open_socket(endpoint))
-    try:
-        finish_trust_startup(wire, endpoint)
-    except BaseException:
-        wire.close()
-        raise
-    assert wire.process_id != 0
-    return wire
-
-
-def simple_rows(endpoint: GatewayEndpoint, sql: str) -> list[list[bytes | None]]:
-    """Run one simple query on a fresh connection: proves the server still serves new sessions."""
-    wire = connect(endpoint)
-    try:
-        wire.send(query(sql))
-        return rows(wire.read_until(b"Z"))
-    finally:
-        wire.send(TERMINATE)
-        wire.close()
 
 
 @pytest.fixture
