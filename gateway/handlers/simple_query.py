@@ -16,6 +16,8 @@ from gateway.protocol import messages as m
 from gateway.query.results import Result
 from gateway.session import PreparedStatement, Session
 
+CHUNK_ROWS = 10_000  # rows fetched from the engine and encoded at a time
+
 
 async def execute_reporting_progress(
     session: Session, output: Output, prepared: PreparedStatement, params: Sequence[Any] = ()
@@ -44,7 +46,9 @@ async def send_result_rows(
     column_encoders = encoders(result.columns, formats, session.settings.get("TimeZone"))
     written = 0
     while True:
-        wanted = 0 if max_rows <= 0 else max_rows - written
+        # Rows go out a chunk at a time, however many the client asked for: a result of millions
+        # of rows is never held in memory whole, and the first rows leave before the last exist.
+        wanted = CHUNK_ROWS if max_rows <= 0 else min(max_rows - written, CHUNK_ROWS)
         chunk = await result.rows.fetch(wanted)
         if chunk:
             output.write(data_rows(chunk, column_encoders))
@@ -52,7 +56,7 @@ async def send_result_rows(
             await output.drain_if_full()
         if max_rows > 0 and written >= max_rows:
             return written, True
-        if max_rows <= 0 or not chunk:
+        if len(chunk) < wanted:
             return written, False
 
 
