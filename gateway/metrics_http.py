@@ -19,12 +19,15 @@ metric families:
   ``system.kafka_producer_metrics``): ``laminar_producer_messages_total``,
   ``laminar_producer_bytes_total``, ``laminar_producer_errors_total`` and the histogram
   ``laminar_producer_request_latency_seconds`` of produce requests;
+* ``laminar_asyncio_tasks``: the tasks alive on the event loop (a leaked session or producer task
+  shows as a count that does not come back down);
 * the process itself (CPU, memory, file descriptors, garbage collections, Python version), from
   prometheus_client's standard collectors.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterator, Sequence
 
@@ -88,6 +91,12 @@ class GatewayCollector:
     def collect(self) -> Iterator[Metric]:
         yield from self._pipeline_families(self._pipelines)
         yield from self._producer_families()
+        tasks = GaugeMetricFamily(
+            "laminar_asyncio_tasks",
+            "Tasks alive on the gateway's event loop (sessions, pipelines, producers): a leak shows here.",
+        )
+        tasks.add_metric([], len(asyncio.all_tasks()))
+        yield tasks
 
     @staticmethod
     def _pipeline_families(pipelines: PipelineStatuses) -> Iterator[Metric]:
