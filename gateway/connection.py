@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from catalog.service import Catalog
 from gateway import errors
+from gateway.auth.throttle import LoginThrottle
 from gateway.handlers.authentication import AuthConfig, Authenticator
 from gateway.handlers.cancel import BackendRegistry
 from gateway.handlers.extended_query import READY_FOR_QUERY, ExtendedQueryHandler
@@ -40,6 +41,7 @@ class ConnectionConfig:
     catalog: Catalog | None = None
     sinks: SinkRegistry | None = None
     pipelines: Supervisor | None = None
+    logins: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 class _Closed(Exception):
@@ -200,9 +202,25 @@ class ClientConnection:
                 raise _Closed
             self._state.admit(message)
             assert isinstance(message, m.PasswordData)
-            for reply in authenticator.receive(message):
+            try:
+                replies = authenticator.receive(message)
+            except errors.InvalidPassword:
+                # Pause before answering, longer the more this address failed (gateway/auth/throttle.py).
+                delay = self._config.logins.failed(self._peer_address())
+                if delay > 0:
+                    log.warning(
+                        "failed login for %r from %s: answering in %.1f s", user, self._peer_address(), delay
+                    )
+                    await asyncio.sleep(delay)
+                raise
+            for reply in replies:
                 self._output.write(reply.encode())
+        self._config.logins.succeeded(self._peer_address())
         self._state.authenticated()
+
+    def _peer_address(self) -> str:
+        peer = self._writer.get_extra_info("peername")
+        return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
     # -- queries -------------------------------------------------------------------------------
     async def _query_loop(self, session: Session) -> None:
