@@ -162,6 +162,13 @@ def test_a_secret_value_appears_nowhere(catalog_gateway: CatalogGateway) -> None
             all_rows_text(conn, "SHOW SECRETS"),
             all_rows_text(conn, "SELECT * FROM system.users"),
             all_rows_text(conn, "SHOW USERS"),
+            # the PostgreSQL catalogs SQL tools browse (issue #8) and pg_stat_activity (issue #10)
+            all_rows_text(conn, "SELECT * FROM pg_catalog.pg_views"),
+            all_rows_text(conn, "SELECT * FROM pg_catalog.pg_roles"),
+            all_rows_text(conn, "SELECT * FROM pg_catalog.pg_settings"),
+            all_rows_text(conn, "SELECT * FROM pg_catalog.pg_stat_activity"),
+            all_rows_text(conn, "SELECT * FROM information_schema.columns"),
+            all_rows_text(conn, "SELECT * FROM information_schema.views"),
         ]
         secret_columns = conn.execute("SELECT * FROM system.secrets").description
         assert secret_columns is not None
