@@ -35,6 +35,7 @@ from sinks.registry import SinkRegistry
 log = logging.getLogger(__name__)
 
 STATEMENT_CACHE_SIZE = 256
+SUPERUSER_VIEWS = frozenset({"secrets", "users"})  # system views only superusers read
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,6 +266,8 @@ class Session:
     async def _select(self, prepared: PreparedStatement, params: Sequence[Any]) -> Result:
         compiled = prepared.compiled
         assert compiled is not None
+        for view in sorted(compiled.system_tables & SUPERUSER_VIEWS):
+            await self._require_superuser(f"reading system.{view}")
         if compiled.reads_pg_catalog:
             await self._refresh_pg_catalog()
         if compiled.system_tables:
@@ -363,6 +366,7 @@ class Session:
                 progress=self.progress,
             )
         if isinstance(statement, st.DDL_STATEMENTS):
+            await self._require_superuser(ddl.command_name(statement))
             if self.state.transaction is not TransactionStatus.IDLE:
                 raise errors.ActiveSqlTransaction(
                     f"{ddl.command_name(statement)} cannot run inside a transaction block",
@@ -376,6 +380,8 @@ class Session:
                 await self.pipelines.reconcile()  # a dropped or altered connection's pipelines
             return result
         if isinstance(statement, st.ShowObjectsStatement):
+            if statement.kind in ("SECRET", "USER"):
+                await self._require_superuser(f"SHOW {statement.kind}S")
             if statement.kind == "PIPELINE":
                 return await pipeline_commands.show(self._require_catalog(), self._require_pipelines())
             return await ddl.show(self._require_catalog(), statement)
@@ -393,6 +399,20 @@ class Session:
         if isinstance(statement, st.AlterPipelineStatement):
             return await pipeline_commands.alter(catalog, supervisor, statement)
         return await pipeline_commands.drop(catalog, supervisor, statement)
+
+    async def _require_superuser(self, what: str) -> None:
+        """Laminar's role model: superusers change the catalog and see secrets and users; other
+        users (catalog users created without SUPERUSER) query, read the system views and INSERT.
+        The gateway's own user (--user) and, under trust, names the catalog does not hold are
+        superusers."""
+        if self.catalog is None:
+            return
+        record = await self.catalog.user(self.user)
+        if record is not None and not record.superuser:
+            raise errors.InsufficientPrivilege(
+                f'permission denied: {what} needs a superuser, and "{self.user}" is not one',
+                hint="A superuser can run it, or grant the role with ALTER USER name WITH SUPERUSER.",
+            )
 
     def _require_pipelines(self) -> Supervisor:
         if self.pipelines is None:
