@@ -66,7 +66,7 @@ def _env_choice(name: str, default: str, choices: Sequence[str]) -> str:
     value = _env(name, default) or default
     if value not in choices:
         variable = f"LAMINAR_{name.upper()}"
-        raise SystemExit(f"laminar: {variable}={value!r} is not one of: {', '.join(choices)}")
+        raise SystemExit(f"laminar: {variable}={value!r} is not one of: {', '.join(c for c in choices if c)}")
     return value
 
 
@@ -101,8 +101,9 @@ def _add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--auth",
         choices=[m.value for m in AuthMethod],
-        default=_env_choice("auth", "trust", [m.value for m in AuthMethod]),
-        help="client authentication method (default trust; trust is refused off loopback)",
+        default=_env_choice("auth", "", ["", *[m.value for m in AuthMethod]]) or None,
+        help="client authentication method (default: scram-sha-256 when a password is set, else trust; "
+        "trust is refused off loopback)",
     )
     add(
         "--allow-remote-trust",
@@ -176,7 +177,8 @@ def _is_loopback(host: str) -> bool:
 
 
 def _auth_config(args: argparse.Namespace, catalog: Catalog) -> AuthConfig:
-    method = AuthMethod(args.auth)
+    # Password users get SCRAM-SHA-256 unless another method is asked for by name.
+    method = AuthMethod(args.auth or ("scram-sha-256" if args.password else "trust"))
     if method is AuthMethod.TRUST and not _is_loopback(args.host) and not args.allow_remote_trust:
         raise SystemExit(
             f"refusing --auth trust on non-loopback address {args.host}: use --auth scram-sha-256 "

@@ -213,3 +213,23 @@ def test_an_embedded_broker_port_in_use_stops_the_start(tmp_path: Path) -> None:
         )
     assert done.returncode != 0
     assert f"cannot start the embedded broker: 127.0.0.1:{busy} is in use" in done.stderr
+
+
+def test_a_password_without_auth_means_scram(tmp_path: Path) -> None:
+    """LAMINAR_PASSWORD set and no --auth: password users get SCRAM-SHA-256, not trust."""
+    port = free_port()
+    process = _serve(tmp_path, "--port", str(port), env={**os.environ, "LAMINAR_PASSWORD": "pw-for-scram"})
+    try:
+        wait_for_port("127.0.0.1", port, 30, process)
+        base = f"host=127.0.0.1 port={port} user=laminar dbname=laminar"
+        with psycopg.connect(f"{base} password=pw-for-scram require_auth=scram-sha-256") as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        try:
+            psycopg.connect(f"{base} password=wrong").close()
+            refused = ""
+        except psycopg.OperationalError as exc:
+            refused = str(exc)
+        assert "password authentication failed" in refused
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
