@@ -1,7 +1,7 @@
 # Laminar: two commands do everything on a fresh machine.
 #   make run   - create the virtualenv, install, start the gateway (embedded catalog and broker)
 #   make test  - install what the tests need, run lint, type checks and the whole test suite
-# Other targets: make lint, make unit, make integration, make bench, make fuzz.
+# Other targets: make lint, make unit, make integration, make bench, make fuzz, make soak.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -10,7 +10,7 @@ STAMP   = $(VENV)/.installed
 JDBC_JAR = /usr/share/java/postgresql.jar
 PSQLODBC = /usr/lib/x86_64-linux-gnu/odbc/psqlodbcw.so
 
-.PHONY: run test lint typecheck unit integration bench fuzz system-deps clean
+.PHONY: run test lint typecheck unit integration bench fuzz soak system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ unit: $(STAMP)
 
 integration: $(STAMP) system-deps
 	$(BIN)/pytest tests/integration -q
+
+# The 200-client load test for SOAK_SECONDS instead of make test's 15 s (RELIABILITY.md).
+SOAK_SECONDS ?= 600
+soak: $(STAMP) system-deps
+	LAMINAR_LOAD_SECONDS=$(SOAK_SECONDS) $(BIN)/pytest tests/integration/test_load.py -q -s --timeout=0
 
 # The coverage-guided fuzzers for longer than make test's 20 s each (FUZZ_SECONDS per target).
 FUZZ_SECONDS ?= 600
