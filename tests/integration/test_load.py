@@ -32,7 +32,7 @@ import psycopg
 import pytest
 
 from tests.fixtures.consume import read_batches, unique
-from tests.fixtures.crash import CrashableGateway, crashable_gateway
+from tests.fixtures.crash import crashable_gateway
 from tests.fixtures.gateway import GatewayEndpoint, free_port
 from tests.fixtures.kafka import KafkaBroker, create_topic
 from tests.fixtures.pipelines import produce_json_batched, wait_for
@@ -81,12 +81,13 @@ class Tally:
 
 
 @pytest.fixture
-def loaded_gateway(tmp_path: Path) -> Iterator[tuple[CrashableGateway, Process]]:
+def loaded_gateway(tmp_path: Path) -> Iterator[tuple[GatewayEndpoint, Process]]:
+    """A gateway process of the test's own, with /metrics, and how to measure it."""
     port = free_port()
     with crashable_gateway(tmp_path / "gw", extra_args=("--metrics-port", str(port))) as gateway:
-        gateway.start()
+        endpoint = gateway.start()
         assert gateway.process is not None
-        yield gateway, Process(gateway.process.pid, f"http://127.0.0.1:{port}/metrics")
+        yield endpoint, Process(gateway.process.pid, f"http://127.0.0.1:{port}/metrics")
 
 
 async def _sql(endpoint: GatewayEndpoint, statement: str) -> None:
@@ -111,11 +112,9 @@ async def _settled(process: Process, fds: int, tasks: int) -> tuple[int, int]:
 
 
 async def test_two_hundred_clients_while_twenty_pipelines_run(
-    loaded_gateway: tuple[CrashableGateway, Process], kafka_broker: KafkaBroker
+    loaded_gateway: tuple[GatewayEndpoint, Process], kafka_broker: KafkaBroker
 ) -> None:
-    gateway, process = loaded_gateway
-    endpoint = gateway.endpoint
-    assert endpoint is not None
+    endpoint, process = loaded_gateway
     bootstrap = kafka_broker.bootstrap_servers
     servers = f"bootstrap_servers = '{bootstrap}'"
     sink_topic = unique("load-sink")
@@ -245,11 +244,9 @@ async def _psql_client(endpoint: GatewayEndpoint, number: int, deadline: float, 
 
 
 async def test_clients_that_vanish_leave_nothing_behind(
-    loaded_gateway: tuple[CrashableGateway, Process], kafka_broker: KafkaBroker
+    loaded_gateway: tuple[GatewayEndpoint, Process], kafka_broker: KafkaBroker
 ) -> None:
-    gateway, process = loaded_gateway
-    endpoint = gateway.endpoint
-    assert endpoint is not None
+    endpoint, process = loaded_gateway
     bootstrap = kafka_broker.bootstrap_servers
     source_topic, sink_topic = unique("vanish-src"), unique("vanish-out")
     await create_topic(bootstrap, source_topic, 2)
