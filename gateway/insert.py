@@ -16,7 +16,8 @@ from sqlglot import exp
 from catalog.service import Catalog
 from gateway import errors
 from gateway.progress import Progress
-from gateway.query.engine import CompiledQuery, QueryEngine
+from gateway.query.compile import CompiledQuery
+from gateway.query.engine import QueryEngine
 from gateway.query.results import Result
 from gateway.sql.statements import InsertStatement
 from sinks.kafka_sink import HEADERS_COLUMN, SinkColumn

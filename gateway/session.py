@@ -22,7 +22,8 @@ from gateway import ddl, errors, insert, progress, source_tables
 from gateway.protocol import types as pgtypes
 from gateway.protocol.state import ConnectionState, TransactionStatus
 from gateway.query import pg_catalog_rows, system_views
-from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
+from gateway.query.compile import CompiledQuery, compile_select
+from gateway.query.engine import QueryEngine
 from gateway.query.results import Column, ListRowSource, Notice, Result
 from gateway.settings import SessionSettings, canonical_name
 from gateway.sql import statements as st

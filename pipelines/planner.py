@@ -31,7 +31,8 @@ from catalog.model import ConnectionRecord
 from catalog.service import Catalog
 from gateway import errors, insert, source_tables
 from gateway.protocol import types as pgtypes
-from gateway.query.engine import CompiledQuery, QueryEngine, compile_select
+from gateway.query.compile import CompiledQuery, compile_select
+from gateway.query.engine import QueryEngine
 from gateway.query.results import Column
 from gateway.sql import statements as st
 from pipelines.options import PipelineSettings, pipeline_settings

@@ -38,15 +38,14 @@ from sqlglot import exp
 
 from gateway import errors
 from gateway.protocol import types as pgtypes
-from gateway.query.engine import (
+from gateway.query.compile import (
     WINDOW_FUNCTIONS,
     CompiledQuery,
-    QueryEngine,
     compile_select,
-    quote_identifier,
     replace_window_bounds,
     window_calls,
 )
+from gateway.query.engine import QueryEngine, quote_identifier
 from gateway.query.results import Column, Row
 from gateway.sql import statements as st
 from pipelines.checkpoints import Checkpoint
