@@ -171,6 +171,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(2, "gateway nodes and pipeline leases", _NODES_AND_LEASES),
     Migration(3, "leases per pipeline task", _TASK_LEASES),
+    # A task's counters, renewed with its lease, so any node shows every node's pipelines.
+    Migration(4, "task counters in the lease row", ("ALTER TABLE task_leases ADD COLUMN stats TEXT",)),
 )
 
 

@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import urllib.parse
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import asyncpg
@@ -562,21 +562,29 @@ class PostgresStore(CatalogStore):
         return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
     async def claim_tasks(
-        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+        self,
+        tasks: Sequence[TaskKey],
+        node: str,
+        now: float,
+        ttl_s: float,
+        stats: Mapping[TaskKey, str] | None = None,
     ) -> set[TaskKey]:
         if not tasks:
             return set()
         # One statement: a lease is taken when free, expired or already this node's (renewed).
+        stats = stats or {}
         rows = await self._fetch(
-            "INSERT INTO task_leases (pipeline, task, node, expires_at)"
-            " SELECT p.name, t.task, $3, $4 FROM unnest($1::text[], $2::int[]) AS t (pipeline, task)"
+            "INSERT INTO task_leases (pipeline, task, node, expires_at, stats)"
+            " SELECT p.name, t.task, $4, $5, t.stats"
+            " FROM unnest($1::text[], $2::int[], $3::text[]) AS t (pipeline, task, stats)"
             " JOIN pipelines p ON p.name = t.pipeline"
             " ON CONFLICT (pipeline, task)"
-            " DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at"
-            " WHERE task_leases.node = EXCLUDED.node OR task_leases.expires_at < $5"
+            " DO UPDATE SET node = EXCLUDED.node, expires_at = EXCLUDED.expires_at, stats = EXCLUDED.stats"
+            " WHERE task_leases.node = EXCLUDED.node OR task_leases.expires_at < $6"
             " RETURNING pipeline, task",
             [pipeline for pipeline, _ in tasks],
             [task for _, task in tasks],
+            [stats.get(key) for key in tasks],
             node,
             now + ttl_s,
             now,
@@ -588,6 +596,10 @@ class PostgresStore(CatalogStore):
             await conn.execute(
                 "DELETE FROM task_leases WHERE pipeline = $1 AND task = $2 AND node = $3", *task, node
             )
+
+    async def task_stats(self) -> dict[TaskKey, str]:
+        rows = await self._fetch("SELECT pipeline, task, stats FROM task_leases WHERE stats IS NOT NULL")
+        return {(str(r[0]), int(r[1])): str(r[2]) for r in rows}
 
     async def task_leases(self) -> dict[TaskKey, tuple[str, float]]:
         rows = await self._fetch("SELECT pipeline, task, node, expires_at FROM task_leases")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -610,7 +610,12 @@ class SqliteStore(CatalogStore):
         return [(str(r[0]), float(r[1]), float(r[2])) for r in rows]
 
     async def claim_tasks(
-        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+        self,
+        tasks: Sequence[TaskKey],
+        node: str,
+        now: float,
+        ttl_s: float,
+        stats: Mapping[TaskKey, str] | None = None,
     ) -> set[TaskKey]:
         def body(conn: sqlite3.Connection) -> set[TaskKey]:
             conn.execute("BEGIN IMMEDIATE")
@@ -618,13 +623,13 @@ class SqliteStore(CatalogStore):
                 held = set()
                 for name, task in tasks:
                     row = conn.execute(
-                        "INSERT INTO task_leases (pipeline, task, node, expires_at)"
-                        " SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pipelines WHERE name = ?)"
+                        "INSERT INTO task_leases (pipeline, task, node, expires_at, stats)"
+                        " SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM pipelines WHERE name = ?)"
                         " ON CONFLICT (pipeline, task) DO UPDATE SET node = excluded.node,"
-                        " expires_at = excluded.expires_at"
+                        " expires_at = excluded.expires_at, stats = excluded.stats"
                         " WHERE task_leases.node = excluded.node OR task_leases.expires_at < ?"
                         " RETURNING pipeline",
-                        (name, task, node, now + ttl_s, name, now),
+                        (name, task, node, now + ttl_s, (stats or {}).get((name, task)), name, now),
                     ).fetchone()
                     if row is not None:
                         held.add((name, task))
@@ -643,6 +648,10 @@ class SqliteStore(CatalogStore):
                 "DELETE FROM task_leases WHERE pipeline = ? AND task = ? AND node = ?", (*task, node)
             )
         )
+
+    async def task_stats(self) -> dict[TaskKey, str]:
+        rows = await self._fetch("SELECT pipeline, task, stats FROM task_leases WHERE stats IS NOT NULL")
+        return {(str(r[0]), int(r[1])): str(r[2]) for r in rows}
 
     async def task_leases(self) -> dict[TaskKey, tuple[str, float]]:
         rows = await self._fetch("SELECT pipeline, task, node, expires_at FROM task_leases")

@@ -14,7 +14,7 @@ missing object raises ``UndefinedObject`` (42704); dropping something still in u
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from catalog.model import ConnectionRecord, PipelineRecord, SecretRecord, UserRecord
 
@@ -122,11 +122,20 @@ class CatalogStore(abc.ABC):
 
     @abc.abstractmethod
     async def claim_tasks(
-        self, tasks: Sequence[TaskKey], node: str, now: float, ttl_s: float
+        self,
+        tasks: Sequence[TaskKey],
+        node: str,
+        now: float,
+        ttl_s: float,
+        stats: Mapping[TaskKey, str] | None = None,
     ) -> set[TaskKey]:
         """Take or renew the lease of each pipeline task that is free, expired or already ``node``'s,
         until ``now + ttl_s``; returns the tasks ``node`` holds afterwards (tasks of pipelines that
-        do not exist are not leased)."""
+        do not exist are not leased). ``stats`` (JSON per task) is stored with the leases taken."""
+
+    @abc.abstractmethod
+    async def task_stats(self) -> dict[TaskKey, str]:
+        """(pipeline, task) -> the counters its node last published with the lease (JSON)."""
 
     @abc.abstractmethod
     async def release_task(self, task: TaskKey, node: str) -> None:

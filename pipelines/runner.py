@@ -44,6 +44,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Final
 
+import orjson
 import pyarrow as pa
 from aiokafka import TopicPartition
 from aiokafka import errors as kafka_errors
@@ -152,6 +153,32 @@ class PipelineStatus:
 
     def rows_per_second(self) -> float:
         return self.throughput.per_second() if self.summed_rate is None else self.summed_rate
+
+    def to_json(self) -> str:
+        """What other nodes show of this task (published with its lease; see the supervisor)."""
+        return orjson.dumps(
+            {
+                **{name: getattr(self, name) for name in _PUBLISHED},
+                "last_commit": None if self.last_commit is None else self.last_commit.isoformat(),
+                "rows_per_second": self.rows_per_second(),
+            }
+        ).decode()
+
+    @classmethod
+    def from_json(cls, text: str) -> PipelineStatus:
+        data = orjson.loads(text)
+        status = cls(**{name: data[name] for name in _PUBLISHED if name in data})
+        commit = data.get("last_commit")
+        status.last_commit = None if commit is None else dt.datetime.fromisoformat(commit)
+        status.summed_rate = float(data.get("rows_per_second") or 0.0)
+        return status
+
+
+# The fields of a status another node publishes (the rest are this node's bookkeeping).
+_PUBLISHED: Final = (
+    "state", "error", "rows_in", "rows_out", "rows_dropped", "rows_dead_lettered", "rows_late", "lag",
+    "attempts", "delivery", "partitions",
+)  # fmt: skip
 
 
 def parse_create(record: PipelineRecord) -> st.CreatePipelineStatement:

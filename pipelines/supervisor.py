@@ -122,7 +122,8 @@ class Supervisor:
                 for slot in task_slots(record)
             }
             to_claim = await self._share(list(slots))
-            held = await store.claim_tasks(to_claim, self.node, time.time(), self.lease_s)
+            published = {key: running.runner.status.to_json() for key, running in self._running.items()}
+            held = await store.claim_tasks(to_claim, self.node, time.time(), self.lease_s, published)
             wanted: dict[TaskKey, tuple[PipelineRecord, TaskSlot, Fingerprint]] = {}
             for key in held:
                 record, slot = slots[key]
@@ -198,37 +199,57 @@ class Supervisor:
             key: lease for key, lease in (await self.catalog.store.task_leases()).items() if lease[1] > now
         }
 
+    def _task_statuses(
+        self, record: PipelineRecord, leases: Leases, published: dict[TaskKey, str]
+    ) -> list[tuple[TaskSlot, str | None, PipelineStatus | None]]:
+        """Each task of a running pipeline: the node that holds it and its status, this node's own
+        or what the holder last published with its lease (None before it first did)."""
+        found = []
+        for slot in task_slots(record):
+            key = (slot.pipeline, slot.index)
+            node = leases[key][0] if key in leases else None
+            running = self._running.get(key)
+            if running is not None:
+                status: PipelineStatus | None = running.runner.status
+            elif node is not None and key in published:
+                status = PipelineStatus.from_json(published[key])
+            else:
+                status = None
+            found.append((slot, node, status))
+        return found
+
     async def status_rows(self) -> list[tuple[object, ...]]:
-        """Rows of system.pipelines, with the nodes that hold the pipeline's task leases."""
+        """Rows of system.pipelines: every task's counters summed, whichever node runs it."""
         leases = await self._live_leases()
+        published = await self.catalog.store.task_stats()
         rows = []
-        for record, status in await self.statuses():
-            holders = sorted({lease[0] for (pipeline, _), lease in leases.items() if pipeline == record.name})
-            node = ", ".join(holders) if holders else None
+        for record in await self.catalog.store.list_pipelines():
+            tasks = self._task_statuses(record, leases, published) if record.state == "running" else []
+            holders = sorted({node for _, node, _ in tasks if node is not None})
+            known = [status for _, _, status in tasks if status is not None]
+            status = PipelineStatus.merged(known) if known else None
             remote = bool(holders) and self.node not in holders
             rate = None if status is None else status.rows_per_second()
+            node = ", ".join(holders) if holders else None
             rows.append((*pipeline_row(record, status, remote=remote), node, len(task_slots(record)), rate))
         return rows
 
     async def task_rows(self) -> list[tuple[object, ...]]:
         """Rows of system.pipeline_tasks: each task of a running pipeline, where it runs, and its
-        counters (known on the node that runs it)."""
+        counters (this node's, or what the node running it published with its lease)."""
         leases = await self._live_leases()
+        published = await self.catalog.store.task_stats()
         rows: list[tuple[object, ...]] = []
         for record in await self.catalog.store.list_pipelines():
             if record.state != "running":
                 continue
-            for slot in task_slots(record):
-                key = (slot.pipeline, slot.index)
-                node = leases[key][0] if key in leases else None
-                running = self._running.get(key)
-                if running is None:
+            for slot, node, status in self._task_statuses(record, leases, published):
+                if status is None:
                     state = "running" if node is not None else "starting"
                     rows.append(
                         (record.name, slot.index, slot.count, node, state, None, None, None, None, None, None)
                     )
                     continue
-                status = running.runner.status
                 rows.append(
                     (
                         record.name,
@@ -283,7 +304,8 @@ def pipeline_row(
     record: PipelineRecord, status: PipelineStatus | None, *, remote: bool = False
 ) -> tuple[object, ...]:
     """One row of system.pipelines (columns as gateway.query.system_views declares them); a
-    pipeline another node runs (``remote``) is 'running' with its counters unknown here."""
+    pipeline another node runs (``remote``) whose counters it has not published yet is 'running'
+    with its counters NULL."""
     state = record.state if status is None else status.state
     if status is None and record.state == "running":
         state = "running" if remote else "starting"

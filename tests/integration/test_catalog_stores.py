@@ -207,7 +207,7 @@ async def populate(store: CatalogStore) -> None:
 
 # --- opening, migrations, generation -------------------------------------------------------------
 async def test_fresh_catalog_is_empty_at_the_latest_schema(store: CatalogStore) -> None:
-    assert await store.schema_version() == LATEST_VERSION == 3
+    assert await store.schema_version() == LATEST_VERSION == 4
     assert await snapshot(store) == ([], [], [], [], 0)
     gets = [store.get_connection("x"), store.get_secret("x"), store.get_user("x"), store.get_pipeline("x")]
     assert [await get for get in gets] == [None, None, None, None]
@@ -234,7 +234,7 @@ async def test_a_catalog_from_a_newer_laminar_is_refused(store_factory: StoreFac
         " VALUES (99, 'future', '2030-01-01 00:00:00+00')",
     )
 
-    message = "the catalog schema version 99 is newer than this Laminar supports (3)"
+    message = "the catalog schema version 99 is newer than this Laminar supports (4)"
     error = await refused(store_factory.make().open(), (FeatureNotSupported, "0A000"), message)
     assert error.hint == "Upgrade Laminar to the version that wrote this catalog."
 
@@ -709,7 +709,9 @@ async def test_task_leases_go_to_one_node_until_they_expire(store: CatalogStore)
     claimed = await store.claim_tasks([p1, p2, p2b, ("missing", 0)], "node-a", now=100.0, ttl_s=10)
     assert claimed == {p1, p2, p2b}
     assert await store.claim_tasks([p1, p2], "node-b", now=105.0, ttl_s=10) == set()
-    assert await store.claim_tasks([p1, p2b], "node-a", now=108.0, ttl_s=10) == {p1, p2b}  # renewed to 118
+    renewed = await store.claim_tasks([p1, p2b], "node-a", now=108.0, ttl_s=10, stats={p1: '{"rows_out": 7}'})
+    assert renewed == {p1, p2b}  # renewed to 118
+    assert await store.task_stats() == {p1: '{"rows_out": 7}'}
     assert await store.claim_tasks([p1, p2], "node-b", now=111.0, ttl_s=10) == {p2}  # p2/0 expired
     assert await store.task_leases() == {p1: ("node-a", 118.0), p2: ("node-b", 121.0), p2b: ("node-a", 118.0)}
     await store.release_task(p1, "node-b")  # not node-b's: nothing happens

@@ -169,6 +169,19 @@ async def test_a_parallel_pipeline_spreads_its_tasks_and_survives_a_node(
             assert partitions == [p for p in range(4) if p % 2 == task]
         (summary,) = await _query(first, "SELECT node, tasks FROM system.pipelines WHERE name = 'split'")
         assert summary == ("node-a, node-b", 2)
+        # Each node shows the other's task too, with the counters it published with its lease.
+        half = RECORDS // 2
+        for endpoint in endpoints.values():
+            await wait_for(
+                lambda endpoint=endpoint: _query(
+                    endpoint,
+                    "SELECT task, rows_out FROM system.pipeline_tasks WHERE pipeline = 'split' ORDER BY 1",
+                ),
+                lambda rows: len(rows) == 2 and sum(int(str(r[1] or 0)) for r in rows) == half,
+                what="both tasks' counters on every node",
+            )
+            (total,) = await _query(endpoint, "SELECT rows_out FROM system.pipelines WHERE name = 'split'")
+            assert total == (half,)
 
         async def output_count() -> int:
             return len(resolve_transactions(await read_batches(bootstrap, out_topic)).committed)
