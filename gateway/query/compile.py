@@ -275,8 +275,8 @@ def compile_select(
     projections = naming.select_list(tree)  # names come from the statement as written
     names = None if projections is None else tuple(naming.column_name(p) for p in projections)
     declared_oids = None if projections is None else tuple(naming.declared_oid(p) for p in projections)
-    if projections is not None and column_oids:
-        declared_oids = _with_column_oids(tree, projections, declared_oids or (), column_oids)
+    if projections is not None:
+        declared_oids = _with_column_oids(tree, projections, declared_oids or (), column_oids or {})
     tree, reads_pg_catalog = pg_catalog.rewrite(tree)
     tree = system_views.qualify(_encode_decode(_bytea_hex_literals(_pin_numeric_literals(tree))))
     duckdb_sql = _with_parameters(tree, param_oids, as_null=False)
@@ -302,11 +302,19 @@ def _with_column_oids(
     column_oids: Mapping[str, Mapping[str, int]],
 ) -> tuple[int | None, ...]:
     """``declared`` with the declared type of each projection that is a plain column of a table
-    with declared types (found by its qualifier, or as the one such table of the FROM clause)."""
-    tables: dict[str, str] = {}
+    with declared types (found by its qualifier, or as the one such table of the FROM clause): a
+    source connection's columns (``column_oids``) or an emulated catalog's (``oid``, ``name``)."""
+    tables: dict[str, Mapping[str, int]] = {}
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
     for table in tree.find_all(exp.Table):
-        if table.name and not table.db and table.name.lower() in column_oids:
-            tables[(table.alias_or_name or table.name).lower()] = table.name.lower()
+        name = table.name.lower()
+        if not name or table.catalog:
+            continue
+        types = column_oids.get(name) if not table.db else None
+        if types is None and name not in ctes:
+            types = pg_catalog.column_oids(table.db.lower(), name)
+        if types:
+            tables[(table.alias_or_name or table.name).lower()] = types
     result = list(declared)
     for index, projection in enumerate(projections):
         column = projection.this if isinstance(projection, exp.Alias) else projection
@@ -316,7 +324,7 @@ def _with_column_oids(
         candidates = (
             [tables[qualifier]] if qualifier in tables else [] if qualifier else list(tables.values())
         )
-        found = {column_oids[t][column.name] for t in candidates if column.name in column_oids[t]}
+        found = {types[column.name] for types in candidates if column.name in types}
         if len(found) == 1:
             result[index] = found.pop()
     return tuple(result)

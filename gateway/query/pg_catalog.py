@@ -28,6 +28,7 @@ from __future__ import annotations
 # The macro bodies below are Laminar's own SQL over Laminar's own table names; no client text
 # is ever formatted into them.
 # ruff: noqa: S608
+import functools
 from collections.abc import Mapping
 from typing import Final
 
@@ -252,6 +253,17 @@ MACROS: Final[Mapping[str, str]] = {
     "lambda i: struct_pack(x := arr[i], n := i)))",
     "pg_get_keywords()": "TABLE SELECT * FROM memory.laminar_pg_catalog.laminar_keywords",
 }
+
+
+@functools.cache
+def column_oids(schema: str, name: str) -> Mapping[str, int]:
+    """The PostgreSQL type of each column of an emulated relation (``schema`` '' for a bare
+    catalog name), so a plain column reference is described as PostgreSQL describes it (an
+    ``oid`` column as oid, not int8); empty for anything else."""
+    if schema == "" and name in TABLES["pg_catalog"]:
+        schema = "pg_catalog"
+    columns = TABLES.get(schema, {}).get(name, ())
+    return {column.name: column.type_oid for column in columns}
 
 
 def create_statements() -> list[str]:
