@@ -13,7 +13,9 @@ A pipeline runs as ``parallelism`` tasks (:class:`pipelines.options.TaskSlot`), 
 on the node that holds its lease in the catalog. Every node claims the leases it holds and free
 ones up to its fair share (the running tasks over the live nodes, rounded up) and gives back what
 it holds beyond that share, so tasks spread over the nodes and move to a node that joins; a lease
-not renewed within ``lease_s`` (its node died or lost the catalog) is free for any node.
+not renewed within ``lease_s`` (its node died or lost the catalog) is free for any node. Renewing
+a lease also publishes the task's counters with it, so every node's system.pipelines and
+system.pipeline_tasks show the tasks other nodes run.
 """
 
 from __future__ import annotations
