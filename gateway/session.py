@@ -106,6 +106,7 @@ class Session:
         self._executing: asyncio.Task[Any] | None = None  # the task running a statement, if any
         self._cancel_requested = False
         self.progress: progress.Progress | None = None  # of the statement running, if it reports any
+        self._pg_catalog_version: tuple[object, ...] | None = None  # what the catalogs were filled from
         self.engine = QueryEngine(
             user=user,
             database=database,
@@ -303,10 +304,14 @@ class Session:
         return Result("FETCH", portal.result.columns, ListRowSource(rows))
 
     async def _refresh_pg_catalog(self) -> None:
-        facts = pg_catalog_rows.SessionFacts(
-            self.user, self.database, {name.lower(): value for name, value, _ in self.settings.all()}
-        )
+        r"""Refill the emulated catalogs, unless neither the catalog (its generation) nor the
+        session's settings changed since they were last filled (psql's \d runs several queries)."""
+        settings = {name.lower(): value for name, value, _ in self.settings.all()}
         store = None if self.catalog is None else self.catalog.store
+        version = (None if store is None else await store.generation(), tuple(settings.items()))
+        if version == self._pg_catalog_version:
+            return
+        facts = pg_catalog_rows.SessionFacts(self.user, self.database, settings)
         pg_rows, information_rows = pg_catalog_rows.dynamic_rows(
             [] if store is None else await store.list_connections(),
             [] if store is None else await store.list_pipelines(),
@@ -314,6 +319,7 @@ class Session:
             facts,
         )
         await self.engine.refresh_pg_catalog(pg_rows, information_rows)
+        self._pg_catalog_version = version
 
     def progress_interval_s(self) -> float:
         return progress.interval_s(self.settings.get_or_none(progress.SETTING))

@@ -298,8 +298,7 @@ def _catalog_schema(table: exp.Table, ctes: set[str]) -> str | None:
     schema, name = table.db.lower(), table.name.lower()
     if schema in TABLES:
         if name not in TABLES[schema] and isinstance(table.this, exp.Identifier):
-            kind = "relation"
-            raise errors.UndefinedTable(f'{kind} "{schema}.{name}" does not exist')
+            raise errors.UndefinedTable(f'relation "{schema}.{name}" does not exist')
         return schema
     if not schema and name in TABLES["pg_catalog"] and name not in ctes:
         return "pg_catalog"
@@ -326,9 +325,7 @@ def rewrite(tree: exp.Expression) -> tuple[exp.Expression, bool]:
         if schema == "pg_catalog" and isinstance(table.this, exp.Identifier):
             aliases[table.alias_or_name.lower()] = table.name.lower()
         if not isinstance(table.this, exp.Identifier):  # a function: pg_catalog.unnest(...) AS x
-            function = table.this
-            if isinstance(function, exp.Anonymous) and str(function.this).lower() == "_pg_expandarray":
-                function.set("this", "laminar_pg_expandarray")
+            _rename_expandarray(table.this, "laminar_pg_expandarray")
             table.set("db", None)
             continue
         table.set("db", exp.to_identifier(SCHEMAS[schema]))
@@ -344,8 +341,7 @@ def rewrite(tree: exp.Expression) -> tuple[exp.Expression, bool]:
         qualifier = dot.this
         if isinstance(qualifier, exp.Identifier) and qualifier.name.lower() in TABLES:
             function = dot.expression
-            if isinstance(function, exp.Anonymous) and str(function.this).lower() == "_pg_expandarray":
-                function.set("this", "laminar_pg_expandarray_rows")  # in a select list: a set of rows
+            _rename_expandarray(function, "laminar_pg_expandarray_rows")  # in a select list: rows
             dot.replace(function)
     for column in list(tree.find_all(exp.Column)):
         if column.name.lower() == "tableoid" and column.table.lower() in aliases:
@@ -372,6 +368,13 @@ def rewrite(tree: exp.Expression) -> tuple[exp.Expression, bool]:
     if tree.find(exp.CurrentSchemas) is not None:  # sqlglot's node for current_schemas(...)
         reads = True
     return tree, reads
+
+
+def _rename_expandarray(function: exp.Expression, name: str) -> None:
+    """information_schema._pg_expandarray is the macro ``name``: a table macro in FROM, a scalar
+    one yielding rows in a select list (DuckDB names cannot be both)."""
+    if isinstance(function, exp.Anonymous) and str(function.this).lower() == "_pg_expandarray":
+        function.set("this", name)
 
 
 def _qualify_arguments(call: exp.Anonymous) -> None:

@@ -29,7 +29,8 @@ from typing import Final
 
 from sqlglot import exp
 
-from catalog.model import ConnectionRecord, PipelineRecord
+from catalog.model import ColumnDef, ConnectionRecord, PipelineRecord
+from gateway.errors import LaminarError
 from gateway.protocol import types as pgtypes
 from gateway.query import system_views
 from gateway.query.pg_catalog_schema import (
@@ -40,6 +41,7 @@ from gateway.query.pg_catalog_schema import (
     TypeRow,
 )
 from gateway.settings import SETTINGS
+from sources.decode import declared_column
 from sources.kafka_source import source_columns
 
 Row = tuple[object, ...]
@@ -140,21 +142,18 @@ def build_row(columns: Sequence[CatalogColumn], values: Mapping[str, object]) ->
     return tuple(values[c.name] if c.name in values else _neutral(c) for c in columns)
 
 
-def type_typmod(type_sql: str) -> int:
-    """The type modifier of a declared column type (varchar(20) -> 24, numeric(10,2) -> 655366)."""
+def _declared(column: ColumnDef) -> Attribute:
+    """A declared column typed as a source decodes it (:func:`sources.decode.declared_column`)."""
     try:
-        datatype = exp.DataType.build(type_sql, dialect="postgres")
-    except Exception:  # a type sqlglot cannot read has no modifier worth showing
-        return -1
-    params = [int(str(p.this.this)) for p in datatype.expressions if isinstance(p, exp.DataTypeParam)]
-    if not params:
-        return -1
-    if datatype.this in (exp.DataType.Type.DECIMAL,):
-        scale = params[1] if len(params) > 1 else 0
-        return ((params[0] << 16) | scale) + 4
-    if datatype.this in (exp.DataType.Type.VARCHAR, exp.DataType.Type.CHAR):
-        return params[0] + 4
-    return -1
+        payload = declared_column(column)
+    except LaminarError:  # a type a source cannot decode still shows, as text
+        return Attribute(column.name, pgtypes.TEXT)
+    typmod = -1
+    if payload.oid in (pgtypes.VARCHAR, pgtypes.BPCHAR) and payload.length is not None:
+        typmod = payload.length + 4  # varchar(20) -> 24
+    elif payload.oid == pgtypes.NUMERIC and payload.precision is not None:
+        typmod = ((payload.precision << 16) | (payload.scale or 0)) + 4  # numeric(10,2) -> 655366
+    return Attribute(column.name, payload.oid, typmod)
 
 
 # -- the relations -----------------------------------------------------------------------------
@@ -219,29 +218,16 @@ def _column_definitions(definitions: str) -> list[tuple[str, str]]:
 
 
 def connection_relation(record: ConnectionRecord) -> Relation:
+    declared = {column.name: _declared(column) for column in record.columns}
     options = record.options_dict
-    if options.get("type") == "source":
-        declared = {column.name: type_typmod(column.type_sql) for column in record.columns}
+    if options.get("type") == "source":  # declared columns, then the metadata columns
         attributes = tuple(
-            Attribute(name, oid, declared.get(name, -1))
+            Attribute(name, oid, declared[name].typmod if name in declared else -1)
             for name, oid in source_columns(record.columns, options.get("format", "json"))
         )
     else:
-        attributes = tuple(
-            Attribute(column.name, _declared_oid(column.type_sql), type_typmod(column.type_sql))
-            for column in record.columns
-        )
+        attributes = tuple(declared.values())
     return Relation(stable_oid("relation", f"public.{record.name}"), record.name, "public", "r", attributes)
-
-
-def _declared_oid(type_sql: str) -> int:
-    from gateway.sql.params import oid_of_datatype  # noqa: PLC0415 - keeps this module's imports light
-
-    try:
-        oid = oid_of_datatype(exp.DataType.build(type_sql, dialect="postgres"))
-    except Exception:  # an unknown declared type shows as text
-        return pgtypes.TEXT
-    return pgtypes.TEXT if oid is None else oid
 
 
 def pipeline_relation(record: PipelineRecord) -> Relation:
