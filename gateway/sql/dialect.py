@@ -11,6 +11,7 @@ Session statements that drivers send on connect (``SHOW transaction isolation le
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -24,6 +25,8 @@ from sqlglot.trie import new_trie
 
 from gateway.errors import StatementTooComplex, SyntaxError_
 from gateway.sql import ast
+
+log = logging.getLogger(__name__)
 
 # Words that start a statement of their own in PostgreSQL but that sqlglot's tokenizer treats as
 # identifiers. They are tokenised as COMMAND and dispatched on their text by the parser below.
@@ -569,6 +572,11 @@ def parse(sql: str) -> list[exp.Expression]:
         raise StatementTooComplex(
             "statement is too deeply nested", hint="Simplify the expression or split the statement."
         ) from None
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        # sqlglot's parser itself tripping on malformed text (the fuzzer found '{:},,'): the text
+        # is not a statement we can read, which is a syntax error, not an internal one.
+        log.debug("sqlglot failed on a malformed statement", exc_info=True)
+        raise SyntaxError_("syntax error: the statement could not be parsed") from None
     return [
         statement
         for statement in statements
